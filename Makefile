@@ -1,0 +1,58 @@
+# Campus Twin — the two commands a new user needs: `make run` and `make test`.
+# Both install what is missing (Debian packages, venv, npm packages), idempotently, as root or with sudo.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TWIN := $(BIN)/twin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium nodejs npm python3-venv fonts-noto-cjk
+PYTEST_ARGS ?=
+
+.PHONY: setup run test bench lint services-up services-down clean-var
+
+setup: .setup/apt $(VENV)/.installed static/node_modules/.installed
+
+# Debian packages: only what is missing, so a second run does nothing.
+.setup/apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p .setup && touch $@
+
+$(VENV)/.installed: pyproject.toml requirements.lock | .setup/apt
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+static/node_modules/.installed: static/package.json static/package-lock.json | .setup/apt
+	cd static && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+services-up: setup
+	$(TWIN) services up
+
+services-down:
+	$(TWIN) services down
+
+run: setup
+	$(TWIN) services up
+	$(TWIN) db upgrade
+	$(TWIN) sample build
+	$(TWIN) serve
+
+test: setup
+	$(BIN)/ruff check twin tests bench
+	$(BIN)/mypy twin
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check twin tests bench
+	$(BIN)/mypy twin

@@ -1,0 +1,67 @@
+"""create_app(settings) -> FastAPI: lifespan (engine), routers, problem+json error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+import twin
+from twin.api import errors
+from twin.api.routers.health import health_router
+from twin.api.routers.landing import landing_router
+from twin.config import ROOT, Settings, get_settings
+from twin.db.engine import async_engine
+
+STATIC = ROOT / "static"
+VENDOR = STATIC / "node_modules"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = async_engine(settings.db)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Campus Twin",
+        version=twin.__version__,
+        description="GIS and 3D digital-twin server for school safety.",
+        openapi_url="/api",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health_router())
+    app.include_router(landing_router())
+    _mount_docs(app)
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI from the npm package installed by the set-up command; never from a CDN."""
+    swagger = VENDOR / "swagger-ui-dist"
+    if Path(swagger).is_dir():
+        app.mount("/vendor/swagger-ui-dist", StaticFiles(directory=swagger), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api",
+            title="Campus Twin API",
+            swagger_js_url="/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui-dist/favicon-32x32.png",
+        )

@@ -1,0 +1,85 @@
+"""RFC 9457 problem+json for every error; domain exceptions mapped to status codes in one dict."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twin import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+STATUS: dict[type[errors.TwinError], int] = {
+    errors.InvalidInput: 400,
+    errors.ImportRejected: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PreconditionRequired: 428,
+    errors.ServiceUnavailable: 503,
+}
+
+
+def problem(status: int, detail: str, *, title: str | None = None, type_: str = "about:blank",
+            instance: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def status_of(exc: errors.TwinError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _twin_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.TwinError)
+    return problem(status_of(exc), exc.detail, title=exc.title, instance=request.url.path, **exc.extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
+         "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{i['field']}: {i['message']}" for i in issues) or "invalid request"
+    return problem(422, detail, title="Invalid request", instance=request.url.path, errors=issues)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = problem(exc.status_code, str(exc.detail), instance=request.url.path)
+    for k, v in (exc.headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.TwinError, _twin_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

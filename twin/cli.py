@@ -1,0 +1,205 @@
+"""The `twin` command: services, migrations, imports, the sample campus and the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin.config import ROOT, Settings, get_settings
+from twin.errors import TwinError
+from twin.services import ServiceError
+
+app = typer.Typer(help="Campus Twin: GIS and 3D digital-twin server for school safety.", no_args_is_help=True)
+services_app = typer.Typer(help="The private PostGIS and Mosquitto under the data directory.")
+db_app = typer.Typer(help="Database migrations (Alembic).")
+sample_app = typer.Typer(help="The sample campus and province-size datasets.")
+app.add_typer(services_app, name="services")
+app.add_typer(db_app, name="db")
+app.add_typer(sample_app, name="sample")
+
+console = Console(stderr=True)
+SAMPLE_DIR = ROOT / "data" / "samples" / "out"
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Start the private services that no URL replaces, and create the database."""
+    from twin.db.provision import services_up as up
+
+    try:
+        up(_settings())
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    services_status()
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the private services."""
+    from twin.db.provision import services_down as down
+
+    down(_settings())
+    services_status()
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Say where the database and the broker are, and whether they run."""
+    from twin.db.provision import private_broker, private_cluster
+
+    s = _settings()
+    table = Table("service", "mode", "state")
+    table.add_row("postgis", "url" if s.db.url else "private",
+                  s.db.url and "external" or private_cluster(s).status())
+    table.add_row("mosquitto", "url" if s.broker.url else "private",
+                  s.broker.url and "external" or private_broker(s).status())
+    Console().print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the schema up to REVISION (default: the newest)."""
+    from twin.db import migrate
+    from twin.db.provision import services_up as up
+
+    s = _settings()
+    up(s)
+    migrate.upgrade(s.db, revision)
+    console.print(f"schema at {migrate.current(s.db)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION ('base' removes every table)."""
+    from twin.db import migrate
+
+    s = _settings()
+    migrate.downgrade(s.db, revision)
+    console.print(f"schema at {migrate.current(s.db)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision."""
+    from twin.db import migrate
+
+    print(migrate.current(_settings().db))
+
+
+@app.command("load")
+def load(
+    path: Path,
+    campus: str | None = typer.Option(None, help="campus code the layers belong to"),
+    crs: str | None = typer.Option(None, help="input CRS when the file's is missing or wrong, e.g. GCJ-02"),
+    encoding: str | None = typer.Option(None, help="attribute encoding of Shapefiles without .cpg"),
+    replace: bool = typer.Option(False, help="replace a campus that is already stored"),
+) -> None:
+    """Import a GeoPackage, Shapefile, GeoJSON or DEM GeoTIFF; all of it or nothing."""
+    from twin.db.engine import sync_engine
+    from twin.ingest import load_path
+
+    s = _settings()
+    engine = sync_engine(s.db)
+    try:
+        with _progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def advance(layer: str, done: int, total: int) -> None:
+                if layer not in tasks:
+                    tasks[layer] = bar.add_task(layer, total=total)
+                bar.update(tasks[layer], completed=done)
+
+            report = load_path(engine, path, campus=campus, crs=crs, encoding=encoding, replace=replace,
+                               paths=s.paths, progress=advance)
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
+    summary = ", ".join(f"{n} {t}" for t, n in report.counts.items())
+    console.print(f"[green]loaded[/green] {path.name}" + (f" into {report.campus}" if report.campus else "")
+                  + f": {summary}")
+
+
+@sample_app.command("build")
+def sample_build(
+    out: Path = typer.Option(SAMPLE_DIR, help="where the files are written"),
+    load_it: bool = typer.Option(True, "--load/--no-load", help="also load it into the database"),
+    replace: bool = typer.Option(False, help="reload even when the sample campus is stored"),
+) -> None:
+    """Generate the sample campus (GeoPackage, DEM, EPANET .inp) and load it."""
+    from twin.samples import build_sample
+
+    files = build_sample(out)
+    console.print(f"sample written to {out}")
+    if not load_it:
+        return
+    from twin.db.engine import sync_engine
+    from twin.samples.loading import load_sample
+
+    engine = sync_engine(_settings().db)
+    try:
+        loaded = load_sample(engine, files, replace=replace, paths=_settings().paths)
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
+    console.print("[green]sample campus loaded[/green]" if loaded else "sample campus already stored")
+
+
+@sample_app.command("province")
+def sample_province(
+    schools: int = typer.Option(..., min=1, help="how many schools"),
+    seed: int = typer.Option(20261124),
+) -> None:
+    """Build a province-size dataset of N schools in the database."""
+    from twin.db.engine import sync_engine
+    from twin.samples.loading import load_province
+
+    engine = sync_engine(_settings().db)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("schools", total=schools)
+            load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
+    finally:
+        engine.dispose()
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None), port: int | None = typer.Option(None),
+    workers: int | None = typer.Option(None),
+) -> None:
+    """Serve HTTP; starts the private services first when no URL is configured."""
+    import uvicorn
+
+    from twin.db.provision import services_up as up
+
+    s = _settings()
+    try:
+        up(s)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    uvicorn.run("twin.api.app:create_app", factory=True, host=host or s.server.host,
+                port=port or s.server.port, workers=workers or s.server.workers, proxy_headers=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,108 @@
+"""Settings, one pydantic-settings class per concern.
+
+Plain `DATABASE_URL` and `MQTT_URL` name outside servers; without them the `twin` command runs private
+ones under `TWIN_DATA_DIR` (default `var/`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PathSettings(BaseSettings):
+    """Where private services and generated data live."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_")
+
+    data_dir: Path = ROOT / "var"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def mqtt_dir(self) -> Path:
+        return self.data_dir / "mosquitto"
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL + PostGIS: an outside server by URL, or the private cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_DB_")
+
+    url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "TWIN_DB_URL"))
+    private_port: int = 55432
+    name: str = "twin"
+    pool_size: int = 10
+    statement_timeout_ms: int = 30_000
+
+    @property
+    def is_private(self) -> bool:
+        return self.url is None
+
+    def sync_url(self) -> str:
+        """The URL for psycopg (migrations, imports, CLI)."""
+        return _with_driver(self.url or self._private_url(), "postgresql+psycopg")
+
+    def async_url(self) -> str:
+        """The URL for asyncpg (the server)."""
+        return _with_driver(self.url or self._private_url(), "postgresql+asyncpg")
+
+    def _private_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.private_port}/{self.name}"
+
+
+class BrokerSettings(BaseSettings):
+    """MQTT broker: an outside Mosquitto by URL, or the private one."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_MQTT_")
+
+    url: str | None = Field(default=None, validation_alias=AliasChoices("MQTT_URL", "TWIN_MQTT_URL"))
+    private_port: int = 51883
+
+    @property
+    def is_private(self) -> bool:
+        return self.url is None
+
+    def effective_url(self) -> str:
+        return self.url or f"mqtt://127.0.0.1:{self.private_port}"
+
+
+class ServerSettings(BaseSettings):
+    """The HTTP server."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 50 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """All settings of one process, read once from the environment."""
+
+    paths: PathSettings = Field(default_factory=PathSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+
+def _with_driver(url: str, driver: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if scheme not in {"postgres", "postgresql"} and not scheme.startswith("postgresql+"):
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
+    return f"{driver}://{rest}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Engines, sessions, migrations and the private PostGIS cluster."""

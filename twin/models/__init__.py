@@ -1,0 +1,14 @@
+"""ORM tables (GeoAlchemy2). Storage CRS EPSG:4326; heights and depths in metres as attributes."""
+
+from twin.models.base import Base
+from twin.models.campus import Building, Campus, CampusRaster, Ground
+from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
+from twin.models.org import Guardian, OrgUnit, Person
+from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
+from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
+
+__all__ = [
+    "Alert", "Base", "Building", "BusRoute", "BusStop", "Campus", "CampusRaster", "Ground", "Guardian", "Hazard",
+    "Inspection", "OrgUnit", "Person", "PipeNode", "PipeSegment", "Position", "RiskPoint", "RiskZone",
+    "Sensor", "ServiceConnection", "Valve", "Vehicle",
+]
