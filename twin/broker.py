@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
     parsed = urlparse(url)
     if parsed.scheme not in {"mqtt", "tcp"}:
         raise ValueError(f"MQTT_URL must start with mqtt://, got {url!r}")
-    return BrokerAddress(parsed.hostname or "127.0.0.1", parsed.port or 1883, parsed.username, parsed.password)
+    return BrokerAddress(
+        parsed.hostname or "127.0.0.1", parsed.port or 1883, parsed.username, parsed.password
+    )
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,8 @@ class PrivateBroker:
     def stop(self) -> None:
         if not self.pid_file.exists():
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(self.pid_file.read_text().strip()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
         self.pid_file.unlink(missing_ok=True)
 
     def status(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.config import ROOT, Settings, get_settings
@@ -62,10 +62,14 @@ def services_status() -> None:
 
     s = _settings()
     table = Table("service", "mode", "state")
-    table.add_row("postgis", "url" if s.db.url else "private",
-                  s.db.url and "external" or private_cluster(s).status())
-    table.add_row("mosquitto", "url" if s.broker.url else "private",
-                  s.broker.url and "external" or private_broker(s).status())
+    table.add_row(
+        "postgis", "url" if s.db.url else "private", (s.db.url and "external") or private_cluster(s).status()
+    )
+    table.add_row(
+        "mosquitto",
+        "url" if s.broker.url else "private",
+        (s.broker.url and "external") or private_broker(s).status(),
+    )
     Console().print(table)
 
 
@@ -115,22 +119,33 @@ def load(
     engine = sync_engine(s.db)
     try:
         with _progress() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def advance(layer: str, done: int, total: int) -> None:
                 if layer not in tasks:
                     tasks[layer] = bar.add_task(layer, total=total)
                 bar.update(tasks[layer], completed=done)
 
-            report = load_path(engine, path, campus=campus, crs=crs, encoding=encoding, replace=replace,
-                               paths=s.paths, progress=advance)
+            report = load_path(
+                engine,
+                path,
+                campus=campus,
+                crs=crs,
+                encoding=encoding,
+                replace=replace,
+                paths=s.paths,
+                progress=advance,
+            )
     except TwinError as exc:
         raise _fail(exc.detail) from exc
     finally:
         engine.dispose()
     summary = ", ".join(f"{n} {t}" for t, n in report.counts.items())
-    console.print(f"[green]loaded[/green] {path.name}" + (f" into {report.campus}" if report.campus else "")
-                  + f": {summary}")
+    console.print(
+        f"[green]loaded[/green] {path.name}"
+        + (f" into {report.campus}" if report.campus else "")
+        + f": {summary}"
+    )
 
 
 @sample_app.command("build")
@@ -179,7 +194,8 @@ def sample_province(
 
 @app.command("serve")
 def serve(
-    host: str | None = typer.Option(None), port: int | None = typer.Option(None),
+    host: str | None = typer.Option(None),
+    port: int | None = typer.Option(None),
     workers: int | None = typer.Option(None),
 ) -> None:
     """Serve HTTP; starts the private services first when no URL is configured."""
@@ -192,13 +208,25 @@ def serve(
         up(s)
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
-    uvicorn.run("twin.api.app:create_app", factory=True, host=host or s.server.host,
-                port=port or s.server.port, workers=workers or s.server.workers, proxy_headers=False)
+    uvicorn.run(
+        "twin.api.app:create_app",
+        factory=True,
+        host=host or s.server.host,
+        port=port or s.server.port,
+        workers=workers or s.server.workers,
+        proxy_headers=False,
+    )
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class PathSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     """PostgreSQL + PostGIS: an outside server by URL, or the private cluster."""
 
-    model_config = SettingsConfigDict(env_prefix="TWIN_DB_")
+    model_config = SettingsConfigDict(env_prefix="TWIN_DB_", populate_by_name=True)
 
     url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "TWIN_DB_URL"))
     private_port: int = 55432
@@ -61,7 +61,7 @@ class DatabaseSettings(BaseSettings):
 class BrokerSettings(BaseSettings):
     """MQTT broker: an outside Mosquitto by URL, or the private one."""
 
-    model_config = SettingsConfigDict(env_prefix="TWIN_MQTT_")
+    model_config = SettingsConfigDict(env_prefix="TWIN_MQTT_", populate_by_name=True)
 
     url: str | None = Field(default=None, validation_alias=AliasChoices("MQTT_URL", "TWIN_MQTT_URL"))
     private_port: int = 51883

@@ -45,16 +45,26 @@ class ImportRejected(InvalidInput):
 
     title = "Import rejected"
 
-    def __init__(self, problem: str, *, layer: str | None = None, feature: int | str | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        *,
+        layer: str | None = None,
+        feature: int | str | None = None,
+        field: str | None = None,
+    ) -> None:
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"layer {layer!r}" if layer else "",
                 f"feature {feature}" if feature is not None else "",
                 f"field {field!r}" if field else "",
-            ) if part
+            )
+            if part
         )
-        super().__init__(f"{where}: {problem}" if where else problem, layer=layer, feature=feature, field=field)
+        super().__init__(
+            f"{where}: {problem}" if where else problem, layer=layer, feature=feature, field=field
+        )
         self.problem = problem
         self.layer = layer
         self.feature = feature

@@ -31,7 +31,9 @@ def run_as(user: str | None, argv: Sequence[str], *, check: bool = True) -> subp
         cmd = ["runuser", "-u", user, "--", *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
-        raise ServiceError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout}")
+        raise ServiceError(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout}"
+        )
     return proc
 
 

@@ -28,8 +28,15 @@ STATUS: dict[type[errors.TwinError], int] = {
 }
 
 
-def problem(status: int, detail: str, *, title: str | None = None, type_: str = "about:blank",
-            instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    type_: str = "about:blank",
+    instance: str | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": type_,
         "title": title or HTTPStatus(status).phrase,
@@ -57,8 +64,11 @@ async def _twin_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     issues = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
-         "type": e.get("type", "")}
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
     detail = "; ".join(f"{i['field']}: {i['message']}" for i in issues) or "invalid request"

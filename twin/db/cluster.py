@@ -45,8 +45,19 @@ class Cluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         give_to(self.user, self.data_dir.parent)
-        run_as(self.user, [str(initdb), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                           "--encoding=UTF8", "--locale=C.UTF-8"])
+        run_as(
+            self.user,
+            [
+                str(initdb),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
         conf = self.data_dir / "postgresql.auto.conf"
         with conf.open("a") as fh:
             fh.write(
@@ -71,8 +82,10 @@ class Cluster:
             raise ServiceError(f"port {self.port} is taken by another program; set TWIN_DB_PRIVATE_PORT")
         give_to(self.user, self.log_file.parent)
         pg_ctl = pg_bin_dir() / "pg_ctl"
-        run_as(self.user, [str(pg_ctl), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                           "start"])
+        run_as(
+            self.user,
+            [str(pg_ctl), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "start"],
+        )
         wait_for_port(self.port, 30, what="PostgreSQL")
 
     def stop(self) -> None:

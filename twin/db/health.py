@@ -17,7 +17,7 @@ def counted_tables() -> list[str]:
 
 async def table_counts(conn: AsyncConnection) -> dict[str, int]:
     """Rows per table: exact for small tables, the planner's estimate for large ones."""
-    estimates = dict(
+    estimates: dict[str, float] = dict(
         (
             await conn.execute(
                 text(

@@ -14,3 +14,13 @@ class LTree(UserDefinedType[str]):
 
     def get_col_spec(self, **kw: Any) -> str:
         return "LTREE"
+
+
+def _register_for_reflection() -> None:
+    # Lets Alembic's comparison and reflection recognise the column type instead of warning.
+    from sqlalchemy.dialects.postgresql.base import ischema_names
+
+    ischema_names.setdefault("ltree", LTree)
+
+
+_register_for_reflection()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from twin.config import PathSettings
 from twin.errors import ImportRejected
@@ -13,9 +14,17 @@ from twin.ingest.raster import register_dem
 from twin.ingest.reader import read_layers
 from twin.ingest.spec import BY_NAME, LAYERS
 from twin.ingest.validate import Row, clean_rows
-from twin.ingest.writer import CodeIndex, Progress, campus_target, write_campuses, write_layer, write_org_units
+from twin.ingest.writer import (
+    CodeIndex,
+    Progress,
+    campus_target,
+    integrity_message,
+    write_campuses,
+    write_layer,
+    write_org_units,
+)
 
-__all__ = ["ImportReport", "load_path"]
+__all__ = ["ImportReport", "import_into", "load_path", "validated_layers"]
 
 
 @dataclass
@@ -26,9 +35,17 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def load_path(engine: Engine, path: Path, *, campus: str | None = None, crs: str | None = None,
-              encoding: str | None = None, replace: bool = False, paths: PathSettings | None = None,
-              progress: Progress | None = None) -> ImportReport:
+def load_path(
+    engine: Engine,
+    path: Path,
+    *,
+    campus: str | None = None,
+    crs: str | None = None,
+    encoding: str | None = None,
+    replace: bool = False,
+    paths: PathSettings | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import everything at `path`; on any problem nothing is stored and ImportRejected says what."""
     if path.suffix.lower() in {".tif", ".tiff"}:
         if not campus:
@@ -38,22 +55,38 @@ def load_path(engine: Engine, path: Path, *, campus: str | None = None, crs: str
         return ImportReport(campus=campus, counts={"campus_rasters": 1})
     if path.suffix.lower() == ".inp":
         raise ImportRejected("EPANET .inp import is not available yet; load the network as a GeoPackage")
-    layers = _validated(path, crs, encoding)
+    layers = validated_layers(path, crs, encoding)
+    try:
+        with engine.begin() as conn:
+            return import_into(conn, layers, campus=campus, replace=replace, progress=progress)
+    except IntegrityError as exc:
+        # The layer-aware writer explains most conflicts; this catches the rest (org tree, campuses).
+        raise ImportRejected(integrity_message(exc)) from exc
+
+
+def import_into(
+    conn: Connection,
+    layers: dict[str, list[Row]],
+    *,
+    campus: str | None = None,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Write validated layers through `conn`; the caller owns the transaction."""
     report = ImportReport(campus=None, counts={name: len(rows) for name, rows in layers.items()})
-    with engine.begin() as conn:
-        write_org_units(conn, layers.get("org_units", []))
-        write_campuses(conn, layers.get("campuses", []), replace=replace)
-        per_campus = [spec for spec in LAYERS if spec.per_campus and spec.table in layers]
-        if per_campus:
-            report.campus = _target_campus(campus, layers.get("campuses", []))
-            campus_id, org_path = campus_target(conn, report.campus)
-            index = CodeIndex(conn, campus_id, org_path)
-            for spec in per_campus:
-                write_layer(conn, spec, layers[spec.table], index=index, progress=progress)
+    write_org_units(conn, layers.get("org_units", []))
+    write_campuses(conn, layers.get("campuses", []), replace=replace)
+    per_campus = [spec for spec in LAYERS if spec.per_campus and spec.table in layers]
+    if per_campus:
+        report.campus = _target_campus(campus, layers.get("campuses", []))
+        campus_id, org_path = campus_target(conn, report.campus)
+        index = CodeIndex(conn, campus_id, org_path)
+        for spec in per_campus:
+            write_layer(conn, spec, layers[spec.table], index=index, progress=progress)
     return report
 
 
-def _validated(path: Path, crs: str | None, encoding: str | None) -> dict[str, list[Row]]:
+def validated_layers(path: Path, crs: str | None, encoding: str | None) -> dict[str, list[Row]]:
     """Read and check every layer before anything is written."""
     layers: dict[str, list[Row]] = {}
     for raw in read_layers(path, encoding=encoding):
@@ -71,5 +104,6 @@ def _target_campus(named: str | None, campuses: list[Row]) -> str:
         return named
     if len(campuses) == 1:
         return str(campuses[0]["code"])
-    raise ImportRejected("name the campus these layers belong to with --campus CODE "
-                         f"(the file has {len(campuses)} campuses)")
+    raise ImportRejected(
+        f"name the campus these layers belong to with --campus CODE (the file has {len(campuses)} campuses)"
+    )

@@ -14,8 +14,8 @@ from rasterio.errors import RasterioIOError
 from shapely.geometry import box
 from sqlalchemy import Connection, delete, insert
 
-from twin.crs import parse_crs, to_storage
 from twin.config import PathSettings
+from twin.crs import parse_crs, to_storage
 from twin.errors import ImportRejected
 from twin.ingest.writer import campus_target
 from twin.models import CampusRaster
@@ -30,10 +30,17 @@ def register_dem(conn: Connection, path: Path, campus: str, paths: PathSettings)
     staging = target.with_suffix(".tif.part")
     shutil.copyfile(path, staging)
     conn.execute(delete(CampusRaster).where(CampusRaster.campus_id == campus_id, CampusRaster.kind == "dem"))
-    conn.execute(insert(CampusRaster).values(
-        campus_id=campus_id, org_path=org_path, kind="dem", path=str(target), srid=srid,
-        resolution_m=resolution, extent=from_shape(extent, srid=4326),
-    ))
+    conn.execute(
+        insert(CampusRaster).values(
+            campus_id=campus_id,
+            org_path=org_path,
+            kind="dem",
+            path=str(target),
+            srid=srid,
+            resolution_m=resolution,
+            extent=from_shape(extent, srid=4326),
+        )
+    )
     os.replace(staging, target)  # atomic: readers never see a half-copied file
     return target
 

@@ -36,8 +36,10 @@ def read_layers(path: Path, *, encoding: str | None = None) -> list[RawLayer]:
         return [_read_one(shp, None, shp.stem, encoding) for shp in shapefiles]
     suffix = path.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
-        raise ImportRejected(f"{path.name}: unsupported file type {suffix!r}; "
-                             f"allowed: {', '.join(sorted(VECTOR_SUFFIXES))}, .tif (DEM)")
+        raise ImportRejected(
+            f"{path.name}: unsupported file type {suffix!r}; "
+            f"allowed: {', '.join(sorted(VECTOR_SUFFIXES))}, .tif (DEM)"
+        )
     if suffix == ".gpkg":
         names = [str(row[0]) for row in _list_layers(path)]
         return [_read_one(path, name, name, encoding) for name in names]

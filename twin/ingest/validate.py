@@ -14,7 +14,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Boolean, DateTime, Float, Integer
 
-from twin.crs import CrsSpec, UnknownCrsError, parse_crs, to_storage
+from twin.crs import CoordinateRangeError, CrsSpec, UnknownCrsError, parse_crs, to_storage
 from twin.errors import ImportRejected
 from twin.ingest.reader import RawLayer
 from twin.ingest.spec import LayerSpec
@@ -56,19 +56,36 @@ def layer_crs(raw: RawLayer, override: str | None) -> CrsSpec:
         if override:
             return parse_crs(override)
         if raw.crs is None:
-            raise ImportRejected("declares no CRS; name it with --crs (e.g. EPSG:4490 or GCJ-02)", layer=raw.name)
+            raise ImportRejected(
+                "declares no CRS; name it with --crs (e.g. EPSG:4490 or GCJ-02)", layer=raw.name
+            )
         epsg = raw.crs.to_epsg(min_confidence=70)
         if epsg is None:
-            raise ImportRejected(f"has a CRS with no EPSG code ({raw.crs.name}); name it with --crs",
-                                 layer=raw.name)
+            raise ImportRejected(
+                f"has a CRS with no EPSG code ({raw.crs.name}); name it with --crs", layer=raw.name
+            )
         return parse_crs(epsg)
     except UnknownCrsError as exc:
         raise ImportRejected(str(exc), layer=raw.name) from exc
 
 
+def restore_truncated_names(raw: RawLayer, spec: LayerSpec) -> None:
+    """Shapefile (dBase) field names stop at 10 characters: map each back to the one column it can be."""
+    renames = {}
+    for column in raw.frame.columns:
+        if column in spec.columns or len(column) != 10:
+            continue
+        candidates = [c for c in spec.columns if c.startswith(column)]
+        if len(candidates) == 1:
+            renames[column] = candidates[0]
+    if renames:
+        raw.frame = raw.frame.rename(columns=renames)
+
+
 def check_columns(raw: RawLayer, spec: LayerSpec) -> None:
-    present = [c for c in raw.frame.columns if c != getattr(raw.frame, "_geometry_column_name", None)
-               and c != "geometry"]
+    restore_truncated_names(raw, spec)
+    geometry_name = raw.frame.geometry.name if raw.has_geometry else None
+    present = [c for c in raw.frame.columns if c != geometry_name]
     unknown = sorted(set(present) - set(spec.columns))
     if unknown:
         raise ImportRejected(f"unknown columns {unknown}; allowed: {list(spec.columns)}", layer=raw.name)
@@ -77,6 +94,22 @@ def check_columns(raw: RawLayer, spec: LayerSpec) -> None:
         raise ImportRejected(f"missing required columns {missing}", layer=raw.name)
     if spec.geometry and not raw.has_geometry:
         raise ImportRejected(f"has no geometry; expected {spec.geometry}", layer=raw.name)
+
+
+def _check_org_code(row: Row, layer: str, feature: str) -> None:
+    """Province, city and county carry GB/T 2260 six-digit codes; a school its own identifier."""
+    code, level = str(row.get("code", "")), row.get("level")
+    if level != "school" and not (len(code) == 6 and code.isdigit()):
+        raise ImportRejected(
+            f"{level} code {code!r} must be a 6-digit administrative code (GB/T 2260)",
+            layer=layer,
+            feature=feature,
+            field="code",
+        )
+    if level == "school" and not code.isalnum():
+        raise ImportRejected(
+            f"school code {code!r} must be letters and digits", layer=layer, feature=feature, field="code"
+        )
 
 
 def clean_rows(raw: RawLayer, spec: LayerSpec, crs_override: str | None) -> list[Row]:
@@ -93,11 +126,15 @@ def clean_rows(raw: RawLayer, spec: LayerSpec, crs_override: str | None) -> list
             value = _none_if_missing(record.get(column))
             if value is None:
                 if column in spec.required:
-                    raise ImportRejected("required value is empty", layer=raw.name, feature=feature, field=column)
+                    raise ImportRejected(
+                        "required value is empty", layer=raw.name, feature=feature, field=column
+                    )
                 continue
             row[column] = _coerce(value, spec, table, column, raw.name, feature)
-        if geoms is not None:
+        if geoms is not None and geoms[i] is not None:
             row["geom"] = geoms[i]
+        if spec.table == "org_units":
+            _check_org_code(row, raw.name, feature)
         rows.append(row)
     return rows
 
@@ -126,14 +163,20 @@ def _coerce(value: Any, spec: LayerSpec, table: Any, column: str, layer: str, fe
     allowed = CHOICES.get((spec.table, column))
     if allowed is not None:
         if str(value) not in allowed:
-            raise ImportRejected(f"{value!r} is not allowed; allowed: {', '.join(allowed)}",
-                                 layer=layer, feature=feature, field=column)
+            raise ImportRejected(
+                f"{value!r} is not allowed; allowed: {', '.join(allowed)}",
+                layer=layer,
+                feature=feature,
+                field=column,
+            )
         return str(value)
     if column in spec.json_fields:
         try:
             return json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError as exc:
-            raise ImportRejected(f"not valid JSON ({exc.msg})", layer=layer, feature=feature, field=column) from exc
+            raise ImportRejected(
+                f"not valid JSON ({exc.msg})", layer=layer, feature=feature, field=column
+            ) from exc
     if column in spec.list_fields:
         return [part.strip() for part in str(value).split(",") if part.strip()]
     if column in spec.refs:
@@ -178,18 +221,22 @@ def _typed(value: Any, sqltype: Any) -> Any:
     return str(value)
 
 
-def _clean_geometries(raw: RawLayer, spec: LayerSpec, crs_override: str | None) -> list[BaseGeometry]:
+def _clean_geometries(raw: RawLayer, spec: LayerSpec, crs_override: str | None) -> list[BaseGeometry | None]:
     crs = layer_crs(raw, crs_override)
     series = raw.frame.geometry
     codes = raw.frame.drop(columns=[series.name]).to_dict("records")
-    out: list[BaseGeometry] = []
+    out: list[BaseGeometry | None] = []
     for i, geom in enumerate(series.array):
-        feature = _feature_label(i, codes[i])
-        out.append(_clean_one(geom, spec, crs, raw.name, feature))
+        if spec.geometry_optional and (geom is None or geom.is_empty):
+            out.append(None)
+            continue
+        out.append(_clean_one(geom, spec, crs, raw.name, _feature_label(i, codes[i])))
     return out
 
 
-def _clean_one(geom: BaseGeometry | None, spec: LayerSpec, crs: CrsSpec, layer: str, feature: str) -> BaseGeometry:
+def _clean_one(
+    geom: BaseGeometry | None, spec: LayerSpec, crs: CrsSpec, layer: str, feature: str
+) -> BaseGeometry:
     if geom is None or geom.is_empty:
         raise ImportRejected("has no geometry", layer=layer, feature=feature)
     expected = spec.geometry or "GEOMETRY"
@@ -197,20 +244,22 @@ def _clean_one(geom: BaseGeometry | None, spec: LayerSpec, crs: CrsSpec, layer: 
     if expected == "MULTIPOLYGON" and kind == "POLYGON":
         geom = MultiPolygon([geom])
     elif expected not in ("GEOMETRY", kind):
-        raise ImportRejected(f"wrong geometry type {geom.geom_type}; expected {expected.title()}",
-                             layer=layer, feature=feature)
+        raise ImportRejected(
+            f"wrong geometry type {geom.geom_type}; expected {expected.title()}", layer=layer, feature=feature
+        )
     coords = shapely.get_coordinates(geom, include_z=True)
     if not np.isfinite(coords[:, :2]).all():
         raise ImportRejected("has non-finite coordinates (NaN or infinity)", layer=layer, feature=feature)
     try:
         stored = to_storage(shapely.force_2d(geom), crs)
+    except CoordinateRangeError as exc:
+        raise ImportRejected(f"in {crs.label}, {exc}", layer=layer, feature=feature) from exc
     except Exception as exc:  # pyproj raises on points it cannot project
-        raise ImportRejected(f"cannot be transformed from {crs.label}: {exc}", layer=layer, feature=feature) from exc
-    xy = shapely.get_coordinates(stored)
-    bad = ~(np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90))
-    if bad.any():
-        x, y = shapely.get_coordinates(geom)[int(np.argmax(bad))]
-        raise ImportRejected(f"coordinate ({x}, {y}) is out of range for {crs.label}", layer=layer, feature=feature)
+        raise ImportRejected(
+            f"cannot be transformed from {crs.label}: {exc}", layer=layer, feature=feature
+        ) from exc
     if not stored.is_valid:
-        raise ImportRejected(f"invalid geometry: {shapely.is_valid_reason(stored)}", layer=layer, feature=feature)
+        raise ImportRejected(
+            f"invalid geometry: {shapely.is_valid_reason(stored)}", layer=layer, feature=feature
+        )
     return stored

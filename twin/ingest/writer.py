@@ -63,37 +63,65 @@ def write_org_units(conn: Connection, rows: list[Row]) -> None:
         if parent_code:
             parent = conn.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.code == parent_code)).first()
             if parent is None:
-                raise ImportRejected(f"parent {parent_code!r} is neither stored nor in the file",
-                                     layer="org_units", feature=row["code"], field="parent_code")
+                raise ImportRejected(
+                    f"parent {parent_code!r} is neither stored nor in the file",
+                    layer="org_units",
+                    feature=row["code"],
+                    field="parent_code",
+                )
         elif row["level"] != "province":
-            raise ImportRejected(f"a {row['level']} needs a parent_code", layer="org_units", feature=row["code"])
+            raise ImportRejected(
+                f"a {row['level']} needs a parent_code", layer="org_units", feature=row["code"]
+            )
         path = f"{parent.path}.{row['code']}" if parent else row["code"]
         values = {k: v for k, v in row.items() if k not in {"parent_code", "geom"}}
         geom = row.get("geom")
-        conn.execute(insert(OrgUnit).values(**values, path=path, parent_id=parent.id if parent else None,
-                                            boundary=_wkb(geom) if geom is not None else None))
+        conn.execute(
+            insert(OrgUnit).values(
+                **values,
+                path=path,
+                parent_id=parent.id if parent else None,
+                boundary=_wkb(geom) if geom is not None else None,
+            )
+        )
 
 
 def write_campuses(conn: Connection, rows: list[Row], *, replace: bool) -> None:
     for row in rows:
         school = conn.execute(
-            select(OrgUnit.id, OrgUnit.path).where(OrgUnit.code == row["school_code"], OrgUnit.level == "school")
+            select(OrgUnit.id, OrgUnit.path).where(
+                OrgUnit.code == row["school_code"], OrgUnit.level == "school"
+            )
         ).first()
         if school is None:
-            raise ImportRejected(f"school {row['school_code']!r} is not a stored or imported school",
-                                 layer="campuses", feature=row["code"], field="school_code")
+            raise ImportRejected(
+                f"school {row['school_code']!r} is not a stored or imported school",
+                layer="campuses",
+                feature=row["code"],
+                field="school_code",
+            )
         existing = conn.execute(select(Campus.id).where(Campus.code == row["code"])).scalar_one_or_none()
         if existing is not None:
             if not replace:
-                raise ImportRejected(f"campus {row['code']!r} is already stored; use --replace to reload it",
-                                     layer="campuses", feature=row["code"])
+                raise ImportRejected(
+                    f"campus {row['code']!r} is already stored; use --replace to reload it",
+                    layer="campuses",
+                    feature=row["code"],
+                )
             conn.execute(delete(Campus).where(Campus.id == existing))
         centre = row["geom"].centroid
         srid = row.get("metric_srid") or metric_srid_for(centre.x, centre.y)
-        conn.execute(insert(Campus).values(
-            code=row["code"], name=row["name"], address=row.get("address"), school_id=school.id,
-            org_path=school.path, metric_srid=srid, boundary=_wkb(row["geom"]),
-        ))
+        conn.execute(
+            insert(Campus).values(
+                code=row["code"],
+                name=row["name"],
+                address=row.get("address"),
+                school_id=school.id,
+                org_path=school.path,
+                metric_srid=srid,
+                boundary=_wkb(row["geom"]),
+            )
+        )
 
 
 def campus_target(conn: Connection, code: str) -> tuple[int, str]:
@@ -103,8 +131,15 @@ def campus_target(conn: Connection, code: str) -> tuple[int, str]:
     return found.id, found.org_path
 
 
-def write_layer(conn: Connection, spec: LayerSpec, rows: list[Row], *, index: CodeIndex,
-                progress: Progress | None = None, chunk: int = 1000) -> None:
+def write_layer(
+    conn: Connection,
+    spec: LayerSpec,
+    rows: list[Row],
+    *,
+    index: CodeIndex,
+    progress: Progress | None = None,
+    chunk: int = 1000,
+) -> None:
     """Insert one per-campus layer, resolving its references through `index`."""
     table: Table = Base.metadata.tables[spec.table]
     if spec.table == "people":
@@ -112,18 +147,20 @@ def write_layer(conn: Connection, spec: LayerSpec, rows: list[Row], *, index: Co
     prepared = [_prepare(spec, table, row, i, index) for i, row in enumerate(rows)]
     key_col = table.c.get("code")
     for start in range(0, len(prepared), chunk):
-        part = prepared[start:start + chunk]
+        part = prepared[start : start + chunk]
         try:
             if key_col is None:
                 conn.execute(insert(table), part)
             else:
-                returned = conn.execute(
-                    insert(table).returning(table.c.id, sort_by_parameter_order=True), part
-                ).scalars().all()
+                returned = (
+                    conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), part)
+                    .scalars()
+                    .all()
+                )
                 for row, id_ in zip(part, returned, strict=True):
                     index.add(spec.table, _key(spec.table, row), id_)
         except IntegrityError as exc:
-            raise ImportRejected(_integrity_message(exc), layer=spec.table) from exc
+            raise ImportRejected(integrity_message(exc), layer=spec.table) from exc
         if progress:
             progress(spec.table, min(start + chunk, len(prepared)), len(prepared))
 
@@ -138,8 +175,12 @@ def _prepare(spec: LayerSpec, table: Table, row: Row, i: int, index: CodeIndex) 
             key = (row["utility"], value) if target in UTILITY_SCOPED else value
             ref = index.get(target, key)
             if ref is None:
-                raise ImportRejected(f"refers to {target} {value!r}, which is neither in the delivery nor stored",
-                                     layer=spec.table, feature=i + 1, field=column)
+                raise ImportRejected(
+                    f"refers to {target} {value!r}, which is neither in the delivery nor stored",
+                    layer=spec.table,
+                    feature=i + 1,
+                    field=column,
+                )
             out[id_column] = ref
         elif column == "geom":
             out["geom"] = _wkb(value)
@@ -162,7 +203,7 @@ def _wkb(geom: shapely.Geometry) -> Any:
     return from_shape(geom, srid=STORAGE_SRID)
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def integrity_message(exc: IntegrityError) -> str:
     diag = getattr(exc.orig, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]
     detail = getattr(diag, "message_detail", None)

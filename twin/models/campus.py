@@ -9,8 +9,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.models.base import Base, LTree, Versioned, geometry, school_owned
 
-BUILDING_USES = ("teaching", "dormitory", "canteen", "laboratory", "gym", "library", "admin", "boiler",
-                 "auditorium", "clinic", "guardhouse", "utility", "other")
+BUILDING_USES = (
+    "teaching",
+    "dormitory",
+    "canteen",
+    "laboratory",
+    "gym",
+    "library",
+    "admin",
+    "boiler",
+    "auditorium",
+    "clinic",
+    "guardhouse",
+    "utility",
+    "other",
+)
 GROUND_KINDS = ("road", "walkway", "sports_field", "green", "gate", "assembly_point", "parking", "water")
 
 
@@ -61,11 +74,12 @@ class Building(Versioned, Base):
 
 
 class Ground(Versioned, Base):
-    """Open-air campus features: roads and walkways (the evacuation network), fields, gates, assembly points."""
+    """Open-air features: roads and walkways (the evacuation network), fields, gates, assembly points."""
 
     __tablename__ = "grounds"
     __table_args__ = school_owned(
-        "grounds", CheckConstraint(f"kind IN {GROUND_KINDS}", name="kind_known"),
+        "grounds",
+        CheckConstraint(f"kind IN {GROUND_KINDS}", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

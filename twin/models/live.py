@@ -10,8 +10,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.models.base import Base, LTree, Timestamps, Versioned, geometry, school_owned, valid_geometry
 
-SENSOR_TYPES = ("smoke", "heat", "fire", "gas", "water_pressure", "flow", "water_level", "power",
-                "access", "intrusion", "camera", "fight", "knife", "temperature", "air_quality")
+SENSOR_TYPES = (
+    "smoke",
+    "heat",
+    "fire",
+    "gas",
+    "water_pressure",
+    "flow",
+    "water_level",
+    "power",
+    "access",
+    "intrusion",
+    "camera",
+    "fight",
+    "knife",
+    "temperature",
+    "air_quality",
+)
 SEVERITIES = ("critical", "major", "minor", "warning")
 
 
@@ -38,7 +53,8 @@ class Alert(Timestamps, Base):
 
     __tablename__ = "alerts"
     __table_args__ = school_owned(
-        "alerts", CheckConstraint(f"severity IN {SEVERITIES}", name="severity_known"),
+        "alerts",
+        CheckConstraint(f"severity IN {SEVERITIES}", name="severity_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

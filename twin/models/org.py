@@ -40,8 +40,9 @@ class Person(Timestamps, Base):
     """Someone the platform knows: staff to notify, students on buses, their parents."""
 
     __tablename__ = "people"
-    __table_args__ = school_owned("people", CheckConstraint(f"role IN {PERSON_ROLES}", name="role_known"),
-                                  geoms=())
+    __table_args__ = school_owned(
+        "people", CheckConstraint(f"role IN {PERSON_ROLES}", name="role_known"), geoms=()
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())

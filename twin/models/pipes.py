@@ -11,12 +11,35 @@ from twin.models.base import Base, LTree, Versioned, geometry, school_owned
 
 # Chinese survey codes in the docstring of each: 给水 JS, 排水 PS, 燃气 RQ, 电力 DL, 通信 TX, 热力 RL.
 UTILITIES = ("water", "drainage", "gas", "power", "telecom", "heat")
-NODE_KINDS = ("junction", "valve", "hydrant", "manhole", "meter", "tee", "source", "tank", "plant",
-              "transformer", "switch", "regulator", "inspection_well", "outlet", "end")
+NODE_KINDS = (
+    "junction",
+    "valve",
+    "hydrant",
+    "manhole",
+    "meter",
+    "tee",
+    "source",
+    "tank",
+    "plant",
+    "transformer",
+    "switch",
+    "regulator",
+    "inspection_well",
+    "outlet",
+    "end",
+)
 DEPTH_REFS = ("top", "invert")
 LINK_STATUS = ("open", "closed")
-DEVICE_KINDS = ("gate_valve", "butterfly_valve", "ball_valve", "gas_valve", "squeeze_off", "switch",
-                "breaker", "disconnector")
+DEVICE_KINDS = (
+    "gate_valve",
+    "butterfly_valve",
+    "ball_valve",
+    "gas_valve",
+    "squeeze_off",
+    "switch",
+    "breaker",
+    "disconnector",
+)
 POSITIONS = ("open", "closed")
 
 _utility_known = CheckConstraint(f"utility IN {UTILITIES}", name="utility_known")
@@ -56,7 +79,9 @@ class PipeSegment(Versioned, Base):
         CheckConstraint(f"depth_ref IN {DEPTH_REFS}", name="depth_ref_known"),
         CheckConstraint(f"status IN {LINK_STATUS}", name="status_known"),
         CheckConstraint("diameter_mm > 0 AND diameter_mm <= 5000", name="diameter_plausible"),
-        CheckConstraint("start_depth_m IS NULL OR start_depth_m BETWEEN 0 AND 50", name="start_depth_plausible"),
+        CheckConstraint(
+            "start_depth_m IS NULL OR start_depth_m BETWEEN 0 AND 50", name="start_depth_plausible"
+        ),
         CheckConstraint("end_depth_m IS NULL OR end_depth_m BETWEEN 0 AND 50", name="end_depth_plausible"),
     )
 
@@ -110,7 +135,9 @@ class ServiceConnection(Versioned, Base):
 
     __tablename__ = "service_connections"
     __table_args__ = school_owned(
-        "service_connections", UniqueConstraint("node_id", "building_id"), _utility_known,
+        "service_connections",
+        UniqueConstraint("node_id", "building_id"),
+        _utility_known,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,13 +12,37 @@ from sqlalchemy.orm import Mapped, mapped_column
 from twin.models.base import Base, LTree, Versioned, geometry, school_owned
 
 RISK_CATEGORIES = (
-    "fire", "buildings", "laboratory", "canteen", "dormitory", "traffic", "sports", "utilities",
-    "crowd", "events", "drowning", "bullying", "security", "natural_disaster", "epidemic",
+    "fire",
+    "buildings",
+    "laboratory",
+    "canteen",
+    "dormitory",
+    "traffic",
+    "sports",
+    "utilities",
+    "crowd",
+    "events",
+    "drowning",
+    "bullying",
+    "security",
+    "natural_disaster",
+    "epidemic",
 )
 METHODS = ("LS", "LEC")
 HAZARD_GRADES = ("general", "major")
-HAZARD_STATES = ("reported", "confirmed", "rejected", "assigned", "rectifying", "deferral_requested",
-                 "submitted", "supervised", "evaluated", "accepted", "closed")
+HAZARD_STATES = (
+    "reported",
+    "confirmed",
+    "rejected",
+    "assigned",
+    "rectifying",
+    "deferral_requested",
+    "submitted",
+    "supervised",
+    "evaluated",
+    "accepted",
+    "closed",
+)
 
 
 def _risk_checks() -> tuple[CheckConstraint, ...]:

@@ -32,8 +32,13 @@ def health_router() -> APIRouter:
         db, revision, counts = await _database(request)
         mqtt_ok = await asyncio.to_thread(ping, parse_mqtt_url(settings.broker.effective_url()), 2.0)
         mqtt = "ok" if mqtt_ok else "unreachable"
-        body = Health(status="ok" if db == "ok" and mqtt_ok else "degraded", db=db, mqtt=mqtt,
-                      schema_revision=revision, counts=counts)
+        body = Health(
+            status="ok" if db == "ok" and mqtt_ok else "degraded",
+            db=db,
+            mqtt=mqtt,
+            schema_revision=revision,
+            counts=counts,
+        )
         return JSONResponse(body.model_dump(), status_code=200 if body.status == "ok" else 503)
 
     return router

@@ -18,8 +18,11 @@ def landing_router() -> APIRouter:
             "description": "GIS and 3D digital-twin server for school safety",
             "links": [
                 {"rel": "self", "type": "application/json", "href": f"{base}/"},
-                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                 "href": f"{base}/api"},
+                {
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "href": f"{base}/api",
+                },
                 {"rel": "service-doc", "type": "text/html", "href": f"{base}/docs"},
                 {"rel": "status", "type": "application/json", "href": f"{base}/healthz"},
             ],

@@ -4,20 +4,16 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from twin.db.migrations_filter import include_object
 from twin.models import Base
 
 config = context.config
 
 
-def include_object(obj, name, type_, reflected, compare_to):
-    # PostGIS and its extensions own tables of their own (spatial_ref_sys, topology…).
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-
-
 def run_migrations_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "twin.db.migrate sets sqlalchemy.url"
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
