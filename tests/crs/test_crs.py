@@ -355,7 +355,8 @@ def test_check_lonlat_accepts_valid() -> None:
     ],
 )
 def test_check_lonlat_names_first_bad_coordinate(geom: BaseGeometry, index: int) -> None:
-    with pytest.raises(CoordinateRangeError, match=rf"coordinate {index} ") as info:
+    # Counted from 1, as a person reading the message counts.
+    with pytest.raises(CoordinateRangeError, match=rf"coordinate {index + 1} ") as info:
         check_lonlat(geom)
     assert isinstance(info.value, ValueError)
 
