@@ -20,6 +20,8 @@ sample_app = typer.Typer(help="The sample campus and province-size datasets.")
 app.add_typer(services_app, name="services")
 app.add_typer(db_app, name="db")
 app.add_typer(sample_app, name="sample")
+user_app = typer.Typer(help="Users and their roles.")
+app.add_typer(user_app, name="user")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -190,6 +192,76 @@ def sample_province(
             load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
     finally:
         engine.dispose()
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: str = typer.Option(..., help="admin, leader, safety_officer, maintenance, analyst or parent"),
+    org: str = typer.Option(..., help="org unit code: 6-digit admin code or school code"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+    person: str | None = typer.Option(None, help="a parent's person code (links the account to children)"),
+) -> None:
+    """Create a user."""
+    from twin.access.roles import Role
+    from twin.access.users import NewUser, add_user
+    from twin.db.engine import sync_engine
+
+    if role not in Role.__members__:
+        raise _fail(f"unknown role {role!r}; roles: {', '.join(Role.__members__)}")
+    password = _read_password(password_stdin)
+    engine = sync_engine(_settings().db)
+    try:
+        with engine.begin() as conn:
+            user_id = add_user(conn, NewUser(name, Role(role), org, password, person))
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
+    console.print(f"user {name!r} ({role} at {org}) created with id {user_id}")
+
+
+@user_app.command("disable")
+def user_disable(name: str, enable: bool = typer.Option(False, "--enable", help="enable instead")) -> None:
+    """Disable a user (every token it holds stops working), or enable it again."""
+    from twin.access.users import set_user_disabled
+    from twin.db.engine import sync_engine
+
+    engine = sync_engine(_settings().db)
+    try:
+        with engine.begin() as conn:
+            set_user_disabled(conn, name, disabled=not enable)
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
+    console.print(f"user {name!r} {'enabled' if enable else 'disabled'}")
+
+
+@user_app.command("password")
+def user_password(name: str, password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
+    """Set a user's password (every earlier token stops working)."""
+    from twin.access.users import set_user_password
+    from twin.db.engine import sync_engine
+
+    password = _read_password(password_stdin)
+    engine = sync_engine(_settings().db)
+    try:
+        with engine.begin() as conn:
+            set_user_password(conn, name, password)
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
+    console.print(f"password of {name!r} changed")
+
+
+def _read_password(from_stdin: bool) -> str:
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
 
 
 @app.command("serve")

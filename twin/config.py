@@ -85,6 +85,18 @@ class ServerSettings(BaseSettings):
     max_body_bytes: int = 50 * 1024 * 1024
 
 
+class AuthSettings(BaseSettings):
+    """Sign-in: JWT lifetimes and the signing secret (kept under the data directory when not given)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_AUTH_")
+
+    secret: str | None = None
+    algorithm: str = "HS256"
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 7 * 24 * 3600
+    issuer: str = "campus-twin"
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -92,6 +104,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

@@ -20,6 +20,14 @@ class InvalidInput(TwinError):
     title = "Invalid input"
 
 
+class Unauthorized(TwinError):
+    title = "Unauthorized"
+
+
+class Forbidden(TwinError):
+    title = "Forbidden"
+
+
 class NotFound(TwinError):
     title = "Not found"
 

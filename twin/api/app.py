@@ -12,9 +12,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import twin
+from twin.access.tokens import signing_secret
 from twin.api import errors
+from twin.api.routers.auth import auth_router
 from twin.api.routers.health import health_router
 from twin.api.routers.landing import landing_router
+from twin.api.routers.live import live_router
+from twin.api.routers.users import users_router
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
 
@@ -27,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         try:
             yield
@@ -46,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health_router())
     app.include_router(landing_router())
+    app.include_router(auth_router())
+    app.include_router(users_router())
+    app.include_router(live_router())
     _mount_docs(app)
     return app
 

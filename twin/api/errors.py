@@ -20,6 +20,8 @@ PROBLEM = "application/problem+json"
 STATUS: dict[type[errors.TwinError], int] = {
     errors.InvalidInput: 400,
     errors.ImportRejected: 422,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
@@ -58,7 +60,11 @@ def status_of(exc: errors.TwinError) -> int:
 
 async def _twin_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.TwinError)
-    return problem(status_of(exc), exc.detail, title=exc.title, instance=request.url.path, **exc.extra)
+    status = status_of(exc)
+    response = problem(status, exc.detail, title=exc.title, instance=request.url.path, **exc.extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

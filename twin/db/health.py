@@ -16,32 +16,12 @@ def counted_tables() -> list[str]:
 
 
 async def table_counts(conn: AsyncConnection) -> dict[str, int]:
-    """Rows per table: exact for small tables, the planner's estimate for large ones."""
-    estimates: dict[str, float] = dict(
-        (
-            await conn.execute(
-                text(
-                    "SELECT c.relname, (CASE WHEN c.relkind = 'p' THEN"
-                    " (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0) FROM pg_inherits i"
-                    "  JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid)"
-                    " ELSE greatest(c.reltuples, 0) END)::bigint"
-                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = current_schema() AND c.relname = ANY(:names)"
-                ),
-                {"names": counted_tables()},
-            )
-        ).all()
+    """Rows per table across every scope (a definer function: counts, never rows)."""
+    rows = await conn.execute(
+        text("SELECT table_name, n FROM twin_row_counts(:names, :limit)"),
+        {"names": counted_tables(), "limit": EXACT_COUNT_LIMIT},
     )
-    counts: dict[str, int] = {}
-    for name in counted_tables():
-        if name not in estimates:
-            continue
-        if estimates[name] > EXACT_COUNT_LIMIT:
-            counts[name] = int(estimates[name])
-        else:
-            # Table names come from our own metadata, never from a request.
-            counts[name] = int((await conn.execute(text(f'SELECT count(*) FROM "{name}"'))).scalar_one())
-    return counts
+    return {name: int(n) for name, n in rows.all()}
 
 
 async def schema_revision(conn: AsyncConnection) -> str | None:

@@ -1,5 +1,6 @@
 """ORM tables (GeoAlchemy2). Storage CRS EPSG:4326; heights and depths in metres as attributes."""
 
+from twin.models.access import AuditEntry, User, WriteGrant
 from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
 from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
@@ -9,6 +10,7 @@ from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
 
 __all__ = [
     "Alert",
+    "AuditEntry",
     "Base",
     "Building",
     "BusRoute",
@@ -28,6 +30,8 @@ __all__ = [
     "RiskZone",
     "Sensor",
     "ServiceConnection",
+    "User",
     "Valve",
     "Vehicle",
+    "WriteGrant",
 ]

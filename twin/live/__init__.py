@@ -1,0 +1,1 @@
+"""Live data: sensor alerts over MQTT, school buses, trips and ETA, fan-out to clients."""
