@@ -190,6 +190,8 @@ def sample_province(
         with _progress() as bar:
             task = bar.add_task("schools", total=schools)
             load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
     finally:
         engine.dispose()
 

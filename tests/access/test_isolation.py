@@ -17,8 +17,14 @@ from twin.access.roles import Role
 from twin.api import create_app
 from twin.config import Settings
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/api"), ("GET", "/docs"), ("POST", "/auth/token"),
-          ("POST", "/auth/refresh")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/"),
+    ("GET", "/api"),
+    ("GET", "/docs"),
+    ("POST", "/auth/token"),
+    ("POST", "/auth/refresh"),
+}
 ADMIN_ONLY_PREFIXES = ("/users", "/audit")
 LEAKS = (w.MARK["B"], w.MARK["C"])
 
@@ -49,7 +55,9 @@ def fill(path: str, world: w.World, target: str) -> str:
 
 
 @pytest.mark.parametrize(("method", "path"), PRIVATE)
-def test_every_private_route_needs_a_token(client: TestClient, world: w.World, method: str, path: str) -> None:
+def test_every_private_route_needs_a_token(
+    client: TestClient, world: w.World, method: str, path: str
+) -> None:
     response = client.request(method, fill(path, world, "A"))
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -58,8 +66,9 @@ def test_every_private_route_needs_a_token(client: TestClient, world: w.World, m
 
 @pytest.mark.parametrize(("method", "path"), PRIVATE)
 @pytest.mark.parametrize("role", list(Role))
-def test_no_route_shows_a_sibling_schools_data(client: TestClient, world: w.World, login, method: str,
-                                               path: str, role: Role) -> None:  # type: ignore[no-untyped-def]
+def test_no_route_shows_a_sibling_schools_data(
+    client: TestClient, world: w.World, login, method: str, path: str, role: Role
+) -> None:  # type: ignore[no-untyped-def]
     response = client.request(method, fill(path, world, "B"), headers=login(f"{role.value}_A"), json={})
     assert response.status_code < 500, response.text
     for leak in LEAKS:
@@ -105,6 +114,7 @@ def test_admin_cannot_create_users_outside_its_subtree(client: TestClient, login
     response = client.post("/users", headers=login("admin_A"), json=body)
     assert response.status_code == 403
     assert "outside your jurisdiction" in response.json()["detail"]
-    inside = client.post("/users", headers=login("admin_A"), json={**body, "username": "newcomer",
-                                                                   "org_code": "4103110001"})
+    inside = client.post(
+        "/users", headers=login("admin_A"), json={**body, "username": "newcomer", "org_code": "4103110001"}
+    )
     assert inside.status_code == 201

@@ -40,15 +40,18 @@ def test_refresh_gives_a_new_access_token_and_kinds_are_not_interchangeable(clie
     tokens = sign_in(client, "leader_A")
     refreshed = client.post("/auth/refresh", data={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200
-    assert client.get("/me", headers=bearer(refreshed.json()["access_token"])).json()["username"] == "leader_A"
+    assert (
+        client.get("/me", headers=bearer(refreshed.json()["access_token"])).json()["username"] == "leader_A"
+    )
     assert client.get("/me", headers=bearer(tokens["refresh_token"])).status_code == 401
     assert client.post("/auth/refresh", data={"refresh_token": tokens["access_token"]}).status_code == 401
 
 
 def forge(client: TestClient, **changes: object) -> str:
     secret = client.app.state.jwt_secret  # type: ignore[attr-defined]
-    real = jwt.decode(sign_in(client, "leader_A")["access_token"], secret, algorithms=["HS256"],
-                      issuer="campus-twin")
+    real = jwt.decode(
+        sign_in(client, "leader_A")["access_token"], secret, algorithms=["HS256"], issuer="campus-twin"
+    )
     claims = {**real, **{k: v for k, v in changes.items() if k not in {"alg", "key"}}}
     return jwt.encode(claims, str(changes.get("key", secret)), algorithm=str(changes.get("alg", "HS256")))
 
@@ -91,11 +94,17 @@ def test_changing_the_password_ends_every_earlier_session(client: TestClient, lo
 def test_weak_and_wrong_passwords_are_refused_on_change(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     new_user(client, login, "careful")
     token = sign_in(client, "careful")["access_token"]
-    weak = client.post("/auth/password", headers=bearer(token),
-                       json={"current_password": w.PASSWORD, "new_password": "short"})
+    weak = client.post(
+        "/auth/password",
+        headers=bearer(token),
+        json={"current_password": w.PASSWORD, "new_password": "short"},
+    )
     assert weak.status_code == 400 and "at least 10 characters" in weak.json()["detail"]
-    wrong = client.post("/auth/password", headers=bearer(token),
-                        json={"current_password": "not-it-000", "new_password": "long-enough-123"})
+    wrong = client.post(
+        "/auth/password",
+        headers=bearer(token),
+        json={"current_password": "not-it-000", "new_password": "long-enough-123"},
+    )
     assert wrong.status_code == 401
 
 

@@ -29,7 +29,9 @@ def as_user(world_db: tuple[Settings, w.World]) -> Iterator[object]:
     def connect(key: str) -> psycopg.Connection:
         conn = psycopg.connect(libpq_dsn(settings.db.sync_url()))
         conn.execute("SET ROLE twin_app")
-        assert conn.execute("SELECT count(*) FROM twin_begin_request(%s, 1)", (world.users[key],)).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM twin_begin_request(%s, 1)", (world.users[key],)
+        ).fetchone() == (1,)
         conns.append(conn)
         return conn
 
@@ -121,7 +123,7 @@ def test_audit_log_records_who_changed_what_and_admins_read_their_subtree(as_use
     assert officer.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)  # only admins read the log
     officer.commit()
     admin_a = as_user("A.admin")
-    user, action, before, after = admin_a.execute(
+    _user, action, before, after = admin_a.execute(
         "SELECT user_id, action, before->>'name', after->>'name' FROM audit_log"
         " WHERE table_name = 'risk_points' ORDER BY id DESC LIMIT 1"
     ).fetchone()
@@ -140,3 +142,25 @@ def test_audit_log_is_append_only_even_for_the_owner(world_db: tuple[Settings, w
         conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute("UPDATE audit_log SET action = 'nothing'")
+
+
+async def test_the_whole_territory_reads_without_a_per_row_scope_test(world_db: tuple[Settings, w.World]) -> None:
+    from sqlalchemy import text
+
+    from twin.access import begin_request
+    from twin.db.engine import async_engine
+
+    settings, world = world_db
+    engine = async_engine(settings.db)
+    try:
+        async with engine.begin() as conn:
+            province = await begin_request(conn, world.users["410000.analyst"], 1)
+            assert province is not None and province.whole
+            assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app_all"
+            assert (await conn.execute(text("SELECT count(*) FROM vehicles"))).scalar_one() == 6
+        async with engine.begin() as conn:
+            city = await begin_request(conn, world.users["410300.analyst"], 1)
+            assert city is not None and not city.whole
+            assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app"
+    finally:
+        await engine.dispose()

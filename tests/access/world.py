@@ -40,59 +40,109 @@ def build(conn: Connection) -> World:
     conn.execute(text(ORGS))
     for key, (school, county) in SCHOOLS.items():
         _school(conn, world, key, school, county)
-    for code, role in (("410000", Role.analyst), ("410300", Role.analyst), ("410311", Role.admin),
-                       ("410311", Role.leader), ("410305", Role.admin)):
-        world.users[f"{code}.{role.value}"] = add_user(conn, NewUser(f"{role.value}_{code}", role, code, PASSWORD))
+    for code, role in (
+        ("410000", Role.analyst),
+        ("410300", Role.analyst),
+        ("410311", Role.admin),
+        ("410311", Role.leader),
+        ("410305", Role.admin),
+    ):
+        world.users[f"{code}.{role.value}"] = add_user(
+            conn, NewUser(f"{role.value}_{code}", role, code, PASSWORD)
+        )
     return world
 
 
 def _school(conn: Connection, world: World, key: str, school: str, county: str) -> None:
     mark = MARK[key]
     path = f"410000.410300.{county}.{school}"
-    conn.execute(text(
-        "INSERT INTO org_units (code, name, level, parent_id, path) SELECT :code, :name, 'school', id, CAST(:path AS ltree)"
-        " FROM org_units WHERE code = :county"), {"code": school, "name": f"school {mark}", "path": path, "county": county})
+    conn.execute(
+        text(
+            "INSERT INTO org_units (code, name, level, parent_id, path) SELECT :code, :name, 'school', id, CAST(:path AS ltree)"
+            " FROM org_units WHERE code = :county"
+        ),
+        {"code": school, "name": f"school {mark}", "path": path, "county": county},
+    )
     x = 112.40 + 0.02 * list(MARK).index(key)
-    campus = conn.execute(text(
-        "INSERT INTO campuses (org_path, school_id, code, name, metric_srid, boundary)"
-        " SELECT path, id, :code, :name, 4546, ST_Multi(ST_MakeEnvelope(:x, 34.60, :x + 0.01, 34.61, 4326))"
-        " FROM org_units WHERE code = :school RETURNING id"),
-        {"code": f"C{key}", "name": f"campus {mark}", "x": x, "school": school}).scalar_one()
+    campus = conn.execute(
+        text(
+            "INSERT INTO campuses (org_path, school_id, code, name, metric_srid, boundary)"
+            " SELECT path, id, :code, :name, 4546, ST_Multi(ST_MakeEnvelope(:x, 34.60, :x + 0.01, 34.61, 4326))"
+            " FROM org_units WHERE code = :school RETURNING id"
+        ),
+        {"code": f"C{key}", "name": f"campus {mark}", "x": x, "school": school},
+    ).scalar_one()
     world.campuses[key] = campus
     params = {"p": path, "c": campus, "m": mark, "x": x + 0.005}
-    conn.execute(text(
-        "INSERT INTO buildings (org_path, campus_id, code, name, use, floors, height_m, base_elev_m, geom)"
-        " VALUES (CAST(:p AS ltree), :c, 'B1', 'building ' || :m, 'teaching', 4, 14, 150,"
-        " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326))"), params)
-    conn.execute(text(
-        "INSERT INTO risk_points (org_path, campus_id, code, name, category, level, geom)"
-        " VALUES (CAST(:p AS ltree), :c, 'R1', 'risk ' || :m, 'fire', 2, ST_SetSRID(ST_MakePoint(:x, 34.606), 4326))"), params)
+    conn.execute(
+        text(
+            "INSERT INTO buildings (org_path, campus_id, code, name, use, floors, height_m, base_elev_m, geom)"
+            " VALUES (CAST(:p AS ltree), :c, 'B1', 'building ' || :m, 'teaching', 4, 14, 150,"
+            " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326))"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO risk_points (org_path, campus_id, code, name, category, level, geom)"
+            " VALUES (CAST(:p AS ltree), :c, 'R1', 'risk ' || :m, 'fire', 2, ST_SetSRID(ST_MakePoint(:x, 34.606), 4326))"
+        ),
+        params,
+    )
     for n in (1, 2):
-        route = conn.execute(text(
-            "INSERT INTO bus_routes (org_path, campus_id, code, name, geom) VALUES (CAST(:p AS ltree), :c, :code, 'route ' || :m,"
-            " ST_MakeLine(ST_SetSRID(ST_MakePoint(:x, 34.59), 4326), ST_SetSRID(ST_MakePoint(:x, 34.605), 4326)))"
-            " RETURNING id"), {**params, "code": f"L{n}"}).scalar_one()
-        stop = conn.execute(text(
-            "INSERT INTO bus_stops (org_path, route_id, code, name, sequence, geom) VALUES (CAST(:p AS ltree), :r, 'S1',"
-            " 'stop ' || :m, 1, ST_SetSRID(ST_MakePoint(:x, 34.59), 4326)) RETURNING id"),
-            {**params, "r": route}).scalar_one()
-        vehicle = conn.execute(text(
-            "INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id) VALUES (CAST(:p AS ltree), :c, :plate, :dev, :r)"
-            " RETURNING id"), {**params, "plate": f"{mark}-{n}", "dev": f"{key}{n}", "r": route}).scalar_one()
+        route = conn.execute(
+            text(
+                "INSERT INTO bus_routes (org_path, campus_id, code, name, geom) VALUES (CAST(:p AS ltree), :c, :code, 'route ' || :m,"
+                " ST_MakeLine(ST_SetSRID(ST_MakePoint(:x, 34.59), 4326), ST_SetSRID(ST_MakePoint(:x, 34.605), 4326)))"
+                " RETURNING id"
+            ),
+            {**params, "code": f"L{n}"},
+        ).scalar_one()
+        stop = conn.execute(
+            text(
+                "INSERT INTO bus_stops (org_path, route_id, code, name, sequence, geom) VALUES (CAST(:p AS ltree), :r, 'S1',"
+                " 'stop ' || :m, 1, ST_SetSRID(ST_MakePoint(:x, 34.59), 4326)) RETURNING id"
+            ),
+            {**params, "r": route},
+        ).scalar_one()
+        vehicle = conn.execute(
+            text(
+                "INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id) VALUES (CAST(:p AS ltree), :c, :plate, :dev, :r)"
+                " RETURNING id"
+            ),
+            {**params, "plate": f"{mark}-{n}", "dev": f"{key}{n}", "r": route},
+        ).scalar_one()
         world.vehicles[f"{key}.{n}"] = vehicle
-        conn.execute(text(
-            "INSERT INTO positions (vehicle_id, time, org_path, speed_kmh, geom) VALUES (:v, now(), CAST(:p AS ltree), 30,"
-            " ST_SetSRID(ST_MakePoint(:x, 34.595), 4326))"), {**params, "v": vehicle})
-        student = conn.execute(text(
-            "INSERT INTO people (org_path, code, name, role, route_id, stop_id) VALUES (CAST(:p AS ltree), :code, 'pupil ' || :m,"
-            " 'student', :r, :s) RETURNING id"), {**params, "code": f"ST-{key}{n}", "r": route, "s": stop}).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO positions (vehicle_id, time, org_path, speed_kmh, geom) VALUES (:v, now(), CAST(:p AS ltree), 30,"
+                " ST_SetSRID(ST_MakePoint(:x, 34.595), 4326))"
+            ),
+            {**params, "v": vehicle},
+        )
+        student = conn.execute(
+            text(
+                "INSERT INTO people (org_path, code, name, role, route_id, stop_id) VALUES (CAST(:p AS ltree), :code, 'pupil ' || :m,"
+                " 'student', :r, :s) RETURNING id"
+            ),
+            {**params, "code": f"ST-{key}{n}", "r": route, "s": stop},
+        ).scalar_one()
         if n == 1:  # one child per school has a parent account; the other route's bus is not theirs
-            parent = conn.execute(text(
-                "INSERT INTO people (org_path, code, name, role) VALUES (CAST(:p AS ltree), :code, 'parent ' || :m, 'parent')"
-                " RETURNING id"), {**params, "code": f"PA-{key}"}).scalar_one()
-            conn.execute(text("INSERT INTO guardians (org_path, parent_id, student_id) VALUES (CAST(:p AS ltree), :pa, :st)"),
-                         {**params, "pa": parent, "st": student})
+            parent = conn.execute(
+                text(
+                    "INSERT INTO people (org_path, code, name, role) VALUES (CAST(:p AS ltree), :code, 'parent ' || :m, 'parent')"
+                    " RETURNING id"
+                ),
+                {**params, "code": f"PA-{key}"},
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO guardians (org_path, parent_id, student_id) VALUES (CAST(:p AS ltree), :pa, :st)"
+                ),
+                {**params, "pa": parent, "st": student},
+            )
     for role in Role:
         person = f"PA-{key}" if role is Role.parent else None
         world.users[f"{key}.{role.value}"] = add_user(
-            conn, NewUser(f"{role.value}_{key}", role, school, PASSWORD, person))
+            conn, NewUser(f"{role.value}_{key}", role, school, PASSWORD, person)
+        )

@@ -6,7 +6,7 @@ people in, turns a token into the scope of a transaction, and manages users.
 
 from twin.access.passwords import hash_password, verify_password
 from twin.access.roles import ROLES, Role
-from twin.access.scope import Caller, begin_request
+from twin.access.scope import Caller, begin_request, planner_scope
 from twin.access.tokens import TokenError, TokenPair, issue_tokens, read_token
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "begin_request",
     "hash_password",
     "issue_tokens",
+    "planner_scope",
     "read_token",
     "verify_password",
 ]

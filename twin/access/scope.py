@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access.roles import Role
+from twin.db.rls import WHOLE_ROLE
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Caller:
     role: Role
     org_path: str
     person_id: int | None
+    whole: bool = False
 
     def may_administer(self) -> bool:
         return self.role is Role.admin
@@ -28,16 +30,33 @@ async def begin_request(conn: AsyncConnection, user_id: int, version: int) -> Ca
     """Set the transaction's scope from the user row; None if the user is gone, disabled or revoked."""
     row = (
         await conn.execute(
-            text("SELECT username, role, org_path::text, person_id FROM twin_begin_request(:uid, :ver)"),
+            text(
+                "SELECT username, role, org_path::text, person_id, whole FROM twin_begin_request(:uid, :ver)"
+            ),
             {"uid": user_id, "ver": version},
         )
     ).first()
     if row is None:
         return None
+    if row.whole:
+        # The same rows the scoped role would show, without testing the scope on every one of them.
+        await conn.execute(text(f"SET LOCAL ROLE {WHOLE_ROLE}"))
     return Caller(
         user_id=user_id,
         username=row.username,
         role=Role(row.role),
         org_path=row.org_path,
         person_id=row.person_id,
+        whole=row.whole,
     )
+
+
+def planner_scope(caller: Caller) -> str | None:
+    """The org path a query should also filter by, literally, so the planner can size the scope.
+
+    Row-level security already enforces the scope; this is only for the plan (see twin.db.rls and
+    bench/scope.py). None when there is nothing to add: the whole territory, or a parent.
+    """
+    if caller.whole or caller.role is Role.parent:
+        return None
+    return caller.org_path

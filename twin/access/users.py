@@ -81,7 +81,8 @@ def add_user(conn: Connection, user: NewUser) -> int:
 def set_user_disabled(conn: Connection, username: str, *, disabled: bool) -> None:
     """As the owner: disable (revoking tokens) or enable a user by name."""
     found = conn.execute(
-        update(User).where(User.username == username)
+        update(User)
+        .where(User.username == username)
         .values(disabled=disabled, token_version=User.token_version + (1 if disabled else 0))
         .returning(User.id)
     ).first()
@@ -95,7 +96,8 @@ def set_user_password(conn: Connection, username: str, password: str) -> None:
     if reason:
         raise InvalidInput(reason)
     found = conn.execute(
-        update(User).where(User.username == username)
+        update(User)
+        .where(User.username == username)
         .values(password_hash=hash_password(password), token_version=User.token_version + 1)
         .returning(User.id)
     ).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import shapely
@@ -166,9 +167,15 @@ def write_layer(
 
 
 def _prepare(spec: LayerSpec, table: Table, row: Row, i: int, index: CodeIndex) -> Row:
-    out: Row = {"org_path": index.org_path}
+    # Every row carries every column (its default when absent): a multi-row insert needs one shape.
+    defaults = column_defaults(table)
+    out: Row = {column: defaults.get(column) for column in spec.columns if column not in spec.refs}
+    out.update({id_column: None for _, id_column in spec.refs.values()})
+    out["org_path"] = index.org_path
     if "campus_id" in table.c:
         out["campus_id"] = index.campus_id
+    if spec.geometry:
+        out["geom"] = None
     for column, value in row.items():
         if column in spec.refs:
             target, id_column = spec.refs[column]
@@ -186,6 +193,18 @@ def _prepare(spec: LayerSpec, table: Table, row: Row, i: int, index: CodeIndex) 
             out["geom"] = _wkb(value)
         else:
             out[column] = value
+    return out
+
+
+@cache
+def column_defaults(table: Table) -> dict[str, Any]:
+    """Python values of the columns' simple server defaults ('open', 'true', '1'…)."""
+    out: dict[str, Any] = {}
+    for column in table.c:
+        arg = getattr(column.server_default, "arg", None)
+        if not isinstance(arg, str):
+            continue
+        out[column.name] = {"true": True, "false": False}.get(arg, int(arg) if arg.isdigit() else arg)
     return out
 
 

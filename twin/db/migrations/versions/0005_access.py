@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from twin.db.rls import APP_ROLE, ROLE, SCOPE, scope_table_sql, unscope_table_sql
+from twin.db.rls import ROLE, ROLES, SCOPE, WITHIN, scope_table_sql, unscope_table_sql
 from twin.db.types import LTree
 
 revision = "0005"
@@ -39,7 +39,8 @@ SCHOOL_OWNED = (
     "alerts",
 )
 NOT_AUDITED = {"positions"}  # a GPS fix every few seconds per bus: the table itself is the record
-ROLES = ("admin", "leader", "safety_officer", "maintenance", "analyst", "parent")
+USER_ROLES = ("admin", "leader", "safety_officer", "maintenance", "analyst", "parent")
+APPS = ", ".join(ROLES)
 WRITE_GRANTS = {
     "admin": SCHOOL_OWNED,
     "safety_officer": ("risk_points", "risk_zones", "hazards", "inspections"),
@@ -48,17 +49,24 @@ WRITE_GRANTS = {
 
 
 def upgrade() -> None:
-    op.execute(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-        f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
-    )
-    # The login role (superuser or not) must be able to SET ROLE to it.
-    op.execute(f"GRANT {APP_ROLE} TO CURRENT_USER")
+    for role in ROLES:
+        op.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
+        )
+        # The login role (superuser or not) must be able to SET ROLE to it.
+        op.execute(f"GRANT {role} TO CURRENT_USER")
     _tables()
     _functions()
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
-    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT ON org_units, write_grants, spatial_ref_sys, alembic_version TO {APP_ROLE}")
+    _leakproof_ltree()
+    # `<@` whose estimate never narrows: the policy guards, the query's own filter plans (twin.db.rls).
+    op.execute(
+        f"CREATE OPERATOR {WITHIN} (FUNCTION = ltree_risparent, LEFTARG = ltree, RIGHTARG = ltree,"
+        " RESTRICT = neqsel)"
+    )
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {APPS}")
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APPS}")
+    op.execute(f"GRANT SELECT ON org_units, write_grants, spatial_ref_sys, alembic_version TO {APPS}")
     for table in SCHOOL_OWNED:
         for statement in scope_table_sql(table, audit=table not in NOT_AUDITED):
             op.execute(statement)
@@ -89,7 +97,7 @@ def _tables() -> None:
         sa.Column("token_version", sa.Integer(), server_default="1", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(f"role IN {ROLES}", name="ck_users_role_known"),
+        sa.CheckConstraint(f"role IN {USER_ROLES}", name="ck_users_role_known"),
         sa.CheckConstraint("role <> 'parent' OR person_id IS NOT NULL", name="ck_users_parent_is_a_person"),
     )
     op.create_index("ix_users_org_path", "users", ["org_path"], postgresql_using="gist")
@@ -120,6 +128,10 @@ DECLARE
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
     row_ jsonb := coalesce(new_row, old_row);
 BEGIN
+    -- Generated bulk data (twin sample province) is not audited; only the owner may ask for that.
+    IF current_setting('twin.bulk', true) = 'on' AND current_user NOT IN ('twin_app', 'twin_app_all') THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO audit_log (user_id, role, action, table_name, row_id, org_path, before, after)
     VALUES (nullif(current_setting('twin.user', true), '')::int, nullif(current_setting('twin.role', true), ''),
             lower(TG_OP), TG_TABLE_NAME, (row_ ->> 'id')::bigint, (row_ ->> 'org_path')::ltree, old_row, new_row);
@@ -148,7 +160,7 @@ $$""")
     # Every request starts here: the scope comes from the user row, never from the token's claims.
     op.execute("""
 CREATE FUNCTION twin_begin_request(uid int, version int)
-RETURNS TABLE (username text, role text, org_path ltree, person_id int)
+RETURNS TABLE (username text, role text, org_path ltree, person_id int, whole boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     u users%ROWTYPE;
@@ -164,15 +176,18 @@ BEGIN
           FROM guardians g JOIN people s ON s.id = g.student_id
          WHERE g.parent_id = u.person_id AND s.route_id IS NOT NULL;
         SELECT coalesce(array_agg(v.id), '{}') INTO vehicles FROM vehicles v WHERE v.route_id = ANY (routes);
-        PERFORM set_config('twin.scope', '{}', true);
+        PERFORM set_config('twin.scope', '', true);
     ELSE
-        PERFORM set_config('twin.scope', ARRAY[u.org_path]::text, true);
+        PERFORM set_config('twin.scope', u.org_path::text, true);
     END IF;
     PERFORM set_config('twin.role', u.role, true);
     PERFORM set_config('twin.user', u.id::text, true);
     PERFORM set_config('twin.routes', routes::text, true);
     PERFORM set_config('twin.vehicles', vehicles::text, true);
-    RETURN QUERY SELECT u.username::text, u.role::text, u.org_path, u.person_id;
+    -- The whole territory: a root of the tree with no sibling root (see twin.db.rls, role twin_app_all).
+    RETURN QUERY SELECT u.username::text, u.role::text, u.org_path, u.person_id,
+        u.role <> 'parent' AND nlevel(u.org_path) = 1
+        AND NOT EXISTS (SELECT 1 FROM org_units o WHERE o.parent_id IS NULL AND o.path <> u.org_path);
 END $$""")
     # Health reports row counts to anyone, without revealing rows: counts only, across every scope.
     op.execute("""
@@ -203,18 +218,32 @@ BEGIN
 END $$""")
     functions = "twin_login(text), twin_begin_request(int, int), twin_row_counts(text[], bigint)"
     op.execute(f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {functions} TO {APP_ROLE}")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {functions} TO {APPS}")
+
+
+def _leakproof_ltree() -> None:
+    """Let the planner use a query's own `org_path <@ '<scope>'` filter under row-level security.
+
+    Non-leakproof operators in a query may not run before the policies, so they cannot be index
+    conditions; `<@` on ltree only compares two paths and raises nothing that depends on them. Needs a
+    superuser; without one, scoped queries stay correct but cannot use the filter (bench/scope.py).
+    """
+    op.execute(
+        "DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN "
+        "ALTER FUNCTION ltree_risparent(ltree, ltree) LEAKPROOF; ELSE "
+        "RAISE NOTICE 'not a superuser: ltree <@ stays non-leakproof, scoped lists are slower'; END IF; END $$"
+    )
 
 
 def _users_policies() -> None:
-    admin_here = f"({ROLE} = 'admin' AND org_path <@ {SCOPE})"
+    admin_here = f"({ROLE} = 'admin' AND org_path {WITHIN} {SCOPE})"
     myself = "(id = (SELECT nullif(current_setting('twin.user', true), '')::int))"
     op.execute("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON users TO {APP_ROLE}")
-    op.execute(f"CREATE POLICY users_read ON users FOR SELECT TO {APP_ROLE} USING ({admin_here} OR {myself})")
-    op.execute(f"CREATE POLICY users_insert ON users FOR INSERT TO {APP_ROLE} WITH CHECK ({admin_here})")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE ON users TO {APPS}")
+    op.execute(f"CREATE POLICY users_read ON users FOR SELECT TO {APPS} USING ({admin_here} OR {myself})")
+    op.execute(f"CREATE POLICY users_insert ON users FOR INSERT TO {APPS} WITH CHECK ({admin_here})")
     op.execute(
-        f"CREATE POLICY users_update ON users FOR UPDATE TO {APP_ROLE} USING ({admin_here} OR {myself})"
+        f"CREATE POLICY users_update ON users FOR UPDATE TO {APPS} USING ({admin_here} OR {myself})"
         f" WITH CHECK ({admin_here} OR {myself})"
     )
     # Changing one's own role or place is an admin's act, never a side effect of a password change.
@@ -223,7 +252,7 @@ CREATE FUNCTION twin_users_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (NEW.role, NEW.org_path, NEW.org_id, NEW.username) IS DISTINCT FROM
        (OLD.role, OLD.org_path, OLD.org_id, OLD.username)
-       AND current_user = '{APP_ROLE}' AND current_setting('twin.role', true) IS DISTINCT FROM 'admin' THEN
+       AND current_user IN ({", ".join(repr(r) for r in ROLES)}) AND current_setting('twin.role', true) IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION 'only an admin may change a user''s role, organisation or name'
               USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -236,21 +265,26 @@ END $$""")
         " FOR EACH ROW EXECUTE FUNCTION twin_audit()"
     )
     op.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
-    op.execute(f"GRANT SELECT, INSERT ON audit_log TO {APP_ROLE}")
-    op.execute(f"CREATE POLICY audit_read ON audit_log FOR SELECT TO {APP_ROLE} USING ({admin_here})")
-    op.execute(f"CREATE POLICY audit_append ON audit_log FOR INSERT TO {APP_ROLE} WITH CHECK (true)")
+    op.execute(f"GRANT SELECT, INSERT ON audit_log TO {APPS}")
+    op.execute(f"CREATE POLICY audit_read ON audit_log FOR SELECT TO {APPS} USING ({admin_here})")
+    op.execute(f"CREATE POLICY audit_append ON audit_log FOR INSERT TO {APPS} WITH CHECK (true)")
 
 
 def downgrade() -> None:
     for table in reversed(SCHOOL_OWNED):
         for statement in unscope_table_sql(table):
             op.execute(statement)
-    op.execute(f"REVOKE ALL ON org_units, write_grants, spatial_ref_sys, alembic_version FROM {APP_ROLE}")
-    op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}")
-    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}")
+    op.execute(f"REVOKE ALL ON org_units, write_grants, spatial_ref_sys, alembic_version FROM {APPS}")
+    op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APPS}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {APPS}")
     op.drop_table("audit_log")
     op.drop_table("users")
     op.drop_table("write_grants")
+    op.execute(f"DROP OPERATOR IF EXISTS {WITHIN} (ltree, ltree)")
+    op.execute(
+        "DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN "
+        "ALTER FUNCTION ltree_risparent(ltree, ltree) NOT LEAKPROOF; END IF; END $$"
+    )
     for fn in (
         "twin_row_counts(text[], bigint)",
         "twin_begin_request(int, int)",
