@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TWIN := $(BIN)/twin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium nodejs npm python3-venv fonts-noto-cjk
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk
 PYTEST_ARGS ?=
 
 .PHONY: setup run test bench lint services-up services-down clean-var
@@ -17,6 +17,7 @@ setup: .setup/apt $(VENV)/.installed static/node_modules/.installed
 # Debian packages: only what is missing, so a second run does nothing.
 .setup/apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
