@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from twin.config import ROOT, Settings, get_settings
 from twin.errors import TwinError
@@ -34,6 +37,20 @@ def _settings() -> Settings:
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=2)
+
+
+@contextmanager
+def _owner_engine() -> Iterator[Engine]:
+    """The schema owner's engine for a command; a domain refusal becomes a one-line error and exit 2."""
+    from twin.db.engine import sync_engine
+
+    engine = sync_engine(_settings().db)
+    try:
+        yield engine
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    finally:
+        engine.dispose()
 
 
 @services_app.command("up")
@@ -114,40 +131,30 @@ def load(
     replace: bool = typer.Option(False, help="replace a campus that is already stored"),
 ) -> None:
     """Import a GeoPackage, Shapefile, GeoJSON or DEM GeoTIFF; all of it or nothing."""
-    from twin.db.engine import sync_engine
     from twin.ingest import load_path
 
     s = _settings()
-    engine = sync_engine(s.db)
-    try:
-        with _progress() as bar:
-            tasks: dict[str, TaskID] = {}
+    tasks: dict[str, TaskID] = {}
+    with _owner_engine() as engine, _progress() as bar:
 
-            def advance(layer: str, done: int, total: int) -> None:
-                if layer not in tasks:
-                    tasks[layer] = bar.add_task(layer, total=total)
-                bar.update(tasks[layer], completed=done)
+        def advance(layer: str, done: int, total: int) -> None:
+            if layer not in tasks:
+                tasks[layer] = bar.add_task(layer, total=total)
+            bar.update(tasks[layer], completed=done)
 
-            report = load_path(
-                engine,
-                path,
-                campus=campus,
-                crs=crs,
-                encoding=encoding,
-                replace=replace,
-                paths=s.paths,
-                progress=advance,
-            )
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
+        report = load_path(
+            engine,
+            path,
+            campus=campus,
+            crs=crs,
+            encoding=encoding,
+            replace=replace,
+            paths=s.paths,
+            progress=advance,
+        )
     summary = ", ".join(f"{n} {t}" for t, n in report.counts.items())
-    console.print(
-        f"[green]loaded[/green] {path.name}"
-        + (f" into {report.campus}" if report.campus else "")
-        + f": {summary}"
-    )
+    where = f" into {report.campus}" if report.campus else ""
+    console.print(f"[green]loaded[/green] {path.name}{where}: {summary}")
 
 
 @sample_app.command("build")
@@ -158,21 +165,14 @@ def sample_build(
 ) -> None:
     """Generate the sample campus (GeoPackage, DEM, EPANET .inp) and load it."""
     from twin.samples import build_sample
+    from twin.samples.loading import load_sample
 
     files = build_sample(out)
     console.print(f"sample written to {out}")
     if not load_it:
         return
-    from twin.db.engine import sync_engine
-    from twin.samples.loading import load_sample
-
-    engine = sync_engine(_settings().db)
-    try:
+    with _owner_engine() as engine:
         loaded = load_sample(engine, files, replace=replace, paths=_settings().paths)
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
     console.print("[green]sample campus loaded[/green]" if loaded else "sample campus already stored")
 
 
@@ -182,18 +182,11 @@ def sample_province(
     seed: int = typer.Option(20261124),
 ) -> None:
     """Build a province-size dataset of N schools in the database."""
-    from twin.db.engine import sync_engine
     from twin.samples.loading import load_province
 
-    engine = sync_engine(_settings().db)
-    try:
-        with _progress() as bar:
-            task = bar.add_task("schools", total=schools)
-            load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
+    with _owner_engine() as engine, _progress() as bar:
+        task = bar.add_task("schools", total=schools)
+        load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
 
 
 @user_app.command("add")
@@ -207,19 +200,12 @@ def user_add(
     """Create a user."""
     from twin.access.roles import Role
     from twin.access.users import NewUser, add_user
-    from twin.db.engine import sync_engine
 
     if role not in Role.__members__:
         raise _fail(f"unknown role {role!r}; roles: {', '.join(Role.__members__)}")
     password = _read_password(password_stdin)
-    engine = sync_engine(_settings().db)
-    try:
-        with engine.begin() as conn:
-            user_id = add_user(conn, NewUser(name, Role(role), org, password, person))
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
+    with _owner_engine() as engine, engine.begin() as conn:
+        user_id = add_user(conn, NewUser(name, Role(role), org, password, person))
     console.print(f"user {name!r} ({role} at {org}) created with id {user_id}")
 
 
@@ -227,16 +213,9 @@ def user_add(
 def user_disable(name: str, enable: bool = typer.Option(False, "--enable", help="enable instead")) -> None:
     """Disable a user (every token it holds stops working), or enable it again."""
     from twin.access.users import set_user_disabled
-    from twin.db.engine import sync_engine
 
-    engine = sync_engine(_settings().db)
-    try:
-        with engine.begin() as conn:
-            set_user_disabled(conn, name, disabled=not enable)
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
+    with _owner_engine() as engine, engine.begin() as conn:
+        set_user_disabled(conn, name, disabled=not enable)
     console.print(f"user {name!r} {'enabled' if enable else 'disabled'}")
 
 
@@ -244,17 +223,10 @@ def user_disable(name: str, enable: bool = typer.Option(False, "--enable", help=
 def user_password(name: str, password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
     """Set a user's password (every earlier token stops working)."""
     from twin.access.users import set_user_password
-    from twin.db.engine import sync_engine
 
     password = _read_password(password_stdin)
-    engine = sync_engine(_settings().db)
-    try:
-        with engine.begin() as conn:
-            set_user_password(conn, name, password)
-    except TwinError as exc:
-        raise _fail(exc.detail) from exc
-    finally:
-        engine.dispose()
+    with _owner_engine() as engine, engine.begin() as conn:
+        set_user_password(conn, name, password)
     console.print(f"password of {name!r} changed")
 
 

@@ -78,14 +78,19 @@ def add_user(conn: Connection, user: NewUser) -> int:
         raise Conflict(f"user {user.username!r} already exists") from exc
 
 
-def set_user_disabled(conn: Connection, username: str, *, disabled: bool) -> None:
-    """As the owner: disable (revoking tokens) or enable a user by name."""
-    found = conn.execute(
+def _set_disabled(which: Any, disabled: bool) -> Any:
+    """Disabling also bumps the token version, so every token the user holds stops working."""
+    return (
         update(User)
-        .where(User.username == username)
+        .where(which)
         .values(disabled=disabled, token_version=User.token_version + (1 if disabled else 0))
         .returning(User.id)
-    ).first()
+    )
+
+
+def set_user_disabled(conn: Connection, username: str, *, disabled: bool) -> None:
+    """As the owner: disable (revoking tokens) or enable a user by name."""
+    found = conn.execute(_set_disabled(User.username == username, disabled)).first()
     if found is None:
         raise NotFound(f"no user {username!r}")
 
@@ -151,12 +156,7 @@ async def list_users(conn: AsyncConnection) -> list[dict[str, Any]]:
 
 async def set_disabled(conn: AsyncConnection, user_id: int, disabled: bool) -> None:
     """Disable or enable; disabling also revokes every token the user holds."""
-    result = await conn.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(disabled=disabled, token_version=User.token_version + (1 if disabled else 0))
-        .returning(User.id)
-    )
+    result = await conn.execute(_set_disabled(User.id == user_id, disabled))
     if result.first() is None:
         raise NotFound(f"no user {user_id} in your jurisdiction")
 
