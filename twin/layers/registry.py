@@ -1,0 +1,140 @@
+"""The collections served: which table, geometry, time and editable columns each one exposes.
+
+One registry serves Features, Tiles and editing, so a collection is described once. Collection ids are
+the contract's (../shared/design/contract.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Table, func, literal_column, select
+
+from twin.errors import NotFound
+from twin.models import (
+    Alert,
+    Building,
+    BusRoute,
+    BusStop,
+    Campus,
+    Hazard,
+    Inspection,
+    PipeNode,
+    PipeSegment,
+    Position,
+    RiskPoint,
+    RiskZone,
+    Sensor,
+    Valve,
+    Vehicle,
+)
+
+# Never shown as properties: the scope key is an implementation detail of access control.
+HIDDEN = frozenset({"org_path", "geom", "boundary"})
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A feature collection over one table (or, for vehicles, a table joined to its latest position)."""
+
+    id: str
+    title: str
+    description: str
+    table: Table
+    geometry_column: str
+    geometry_type: str
+    temporal_column: str | None = None
+    editable: bool = False
+    source: FromClause | None = None  # when the features are not the table's rows as they are
+    extra_hidden: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def from_clause(self) -> FromClause:
+        return self.source if self.source is not None else self.table
+
+    @property
+    def id_column(self) -> ColumnElement[Any]:
+        return self.from_clause.c.id
+
+    @property
+    def geometry(self) -> ColumnElement[Any]:
+        return self.from_clause.c[self.geometry_column]
+
+    @property
+    def property_columns(self) -> list[ColumnElement[Any]]:
+        hidden = HIDDEN | self.extra_hidden | {"id", self.geometry_column}
+        return [c for c in self.from_clause.c if c.name not in hidden]
+
+    @property
+    def scope_column(self) -> ColumnElement[Any]:
+        return self.from_clause.c.org_path
+
+
+def _vehicles_with_position() -> FromClause:
+    latest = (
+        select(Position.geom, Position.time, Position.speed_kmh, Position.heading)
+        .where(Position.vehicle_id == Vehicle.id)
+        .order_by(Position.time.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    return (
+        select(
+            Vehicle.id, Vehicle.org_path, Vehicle.campus_id, Vehicle.plate, Vehicle.route_id, Vehicle.capacity,
+            latest.c.time.label("position_time"), latest.c.speed_kmh, latest.c.heading, latest.c.geom,
+        )
+        .select_from(Vehicle)
+        .outerjoin(latest, literal_column("true"))
+        .subquery("vehicles_latest")
+    )
+
+
+def _entry(id_: str, title: str, description: str, model: Any, geometry_type: str, *,
+           geometry_column: str = "geom", temporal: str | None = "updated_at", editable: bool = False,
+           source: FromClause | None = None) -> Collection:
+    return Collection(id=id_, title=title, description=description, table=model.__table__,
+                      geometry_column=geometry_column, geometry_type=geometry_type, temporal_column=temporal,
+                      editable=editable, source=source)
+
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        _entry("campuses", "Campuses", "School campuses and their boundaries", Campus, "MultiPolygon",
+               geometry_column="boundary"),
+        _entry("buildings", "Buildings", "Footprints with height, floors and base elevation", Building,
+               "Polygon", editable=True),
+        _entry("pipe_segments", "Pipe segments", "Pipes and cables of six utilities", PipeSegment,
+               "LineString", editable=True),
+        _entry("pipe_nodes", "Pipe nodes", "Surveyed points of the networks", PipeNode, "Point", editable=True),
+        _entry("valves", "Isolation devices", "Valves, switches and breakers with their normal position",
+               Valve, "Point"),
+        _entry("risk_points", "Risk points", "Graded risk points (LS/LEC)", RiskPoint, "Point", editable=True),
+        _entry("risk_zones", "Risk zones", "Graded risk zones, the four-colour map", RiskZone, "Polygon",
+               editable=True),
+        _entry("hazards", "Hazards", "The hazard ledger (隐患台账)", Hazard, "Point", temporal="found_at",
+               editable=True),
+        _entry("inspections", "Inspections", "Inspection tasks and their results", Inspection, "Point",
+               temporal="due_at"),
+        _entry("sensors", "Sensors", "Registered devices, pinned to building and floor", Sensor, "Point"),
+        _entry("alerts", "Alerts", "Sensor alerts", Alert, "Point", temporal="last_at"),
+        _entry("bus_routes", "Bus routes", "School bus routes", BusRoute, "LineString"),
+        _entry("bus_stops", "Bus stops", "Stops of the bus routes", BusStop, "Point"),
+        _entry("vehicles", "Vehicles", "School buses at their latest position", Vehicle, "Point",
+               temporal="position_time", source=_vehicles_with_position()),
+    )
+}
+
+
+def collection(collection_id: str) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        known = ", ".join(COLLECTIONS)
+        raise NotFound(f"no collection {collection_id!r}; collections: {known}") from None
+
+
+def extent_sql(c: Collection) -> Any:
+    """The collection's bounding box in 4326 (a cheap estimate where PostGIS has statistics)."""
+    return select(func.ST_Extent(c.geometry)).select_from(c.from_clause)
