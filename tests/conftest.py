@@ -6,6 +6,7 @@ other's rows and no mock stands in for the database.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import uuid
@@ -16,8 +17,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from twin.broker import PrivateBroker
 from twin.config import ROOT, BrokerSettings, DatabaseSettings, PathSettings, Settings
 from twin.db import migrate
+from twin.db.cluster import Cluster
 from twin.db.provision import libpq_dsn, services_down, services_up
 
 TEMPLATE_DB = "twin_template"
@@ -32,8 +35,9 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def services() -> Iterator[Settings]:
     """Private PostGIS and Mosquitto under var/test, migrated template database ready."""
-    data_dir = ROOT / "var" / "test"
-    shutil.rmtree(data_dir, ignore_errors=True)
+    # One directory per test run, so runs in parallel (several developers, CI) never share a cluster.
+    data_dir = ROOT / "var" / "test" / str(os.getpid())
+    _remove_abandoned(data_dir.parent)
     settings = Settings(
         paths=PathSettings(data_dir=data_dir),
         db=DatabaseSettings(url=None, private_port=free_port(), name=TEMPLATE_DB),
@@ -45,6 +49,16 @@ def services() -> Iterator[Settings]:
         yield settings
     finally:
         services_down(settings)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Directories of earlier runs whose process is gone (killed before it could clean up)."""
+    for child in parent.glob("*") if parent.exists() else []:
+        if child.name.isdigit() and not Path(f"/proc/{child.name}").exists():
+            Cluster(child / "pg" / "data", 0).stop()
+            PrivateBroker(child / "mosquitto", 0).stop()
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def database_settings(base: Settings, name: str) -> Settings:
