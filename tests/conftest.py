@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +21,9 @@ from twin.config import ROOT, BrokerSettings, DatabaseSettings, PathSettings, Se
 from twin.db import migrate
 from twin.db.cluster import Cluster
 from twin.db.provision import libpq_dsn, services_down, services_up
+from twin.services import free_port
 
 TEMPLATE_DB = "twin_template"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

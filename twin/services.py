@@ -75,3 +75,10 @@ def require_binary(path: str | Path, package: str) -> Path:
     if not found or not Path(found).exists():
         raise ServiceError(f"{path} not found: install the Debian package {package} (make setup does)")
     return Path(found)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
