@@ -23,6 +23,7 @@ class World:
     users: dict[str, int] = field(default_factory=dict)  # "A.leader" -> user id
     vehicles: dict[str, int] = field(default_factory=dict)  # "A.1" -> vehicle id
     campuses: dict[str, int] = field(default_factory=dict)
+    buildings: dict[str, int] = field(default_factory=dict)  # "B" -> the school's building id
 
 
 ORGS = """
@@ -74,14 +75,14 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
     ).scalar_one()
     world.campuses[key] = campus
     params = {"p": path, "c": campus, "m": mark, "x": x + 0.005}
-    conn.execute(
+    world.buildings[key] = conn.execute(
         text(
             "INSERT INTO buildings (org_path, campus_id, code, name, use, floors, height_m, base_elev_m, geom)"
             " VALUES (CAST(:p AS ltree), :c, 'B1', 'building ' || :m, 'teaching', 4, 14, 150,"
-            " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326))"
+            " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326)) RETURNING id"
         ),
         params,
-    )
+    ).scalar_one()
     conn.execute(
         text(
             "INSERT INTO risk_points (org_path, campus_id, code, name, category, level, geom)"

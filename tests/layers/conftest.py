@@ -1,0 +1,93 @@
+"""Shared fixtures of the layers tests (Features, Tiles, editing): the sample campus with signed-in users.
+
+`layers_db` is the sample campus LY01 (school 4103110001, county 410311) in a database of its own, plus a
+sibling school with no data and users of several roles. Tests must only read it; a test that writes
+takes `fresh_db` or clones `layers_db` itself. `layers_client` is a TestClient on it and
+`login(username)` gives the Authorization header of one of `USERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+
+from tests.conftest import TEMPLATE_DB, clone_database, drop_database
+from twin.access.roles import Role
+from twin.access.users import NewUser, add_user
+from twin.api import create_app
+from twin.config import Settings
+from twin.db.engine import sync_engine
+
+PASSWORD = "correct-horse-42"
+SCHOOL = "4103110001"  # the sample campus's school
+COUNTY = "410311"
+SIBLING = "4103110099"  # a school of the same county with no features
+# username -> (role, org code)
+USERS: dict[str, tuple[Role, str]] = {
+    "leader": (Role.leader, SCHOOL),
+    "officer": (Role.safety_officer, SCHOOL),
+    "crew": (Role.maintenance, SCHOOL),
+    "analyst": (Role.analyst, SCHOOL),
+    "admin": (Role.admin, SCHOOL),
+    "county": (Role.analyst, COUNTY),
+    "province": (Role.analyst, "410000"),
+    "sibling": (Role.leader, SIBLING),
+}
+
+
+def _add_sibling_and_users(conn: Connection) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO org_units (code, name, level, parent_id, path)"
+            " SELECT :code, 'sibling school', 'school', id, path || CAST(:label AS text) FROM org_units"
+            " WHERE code = :county"
+        ),
+        {"code": SIBLING, "label": SIBLING, "county": COUNTY},
+    )
+    for name, (role, org) in USERS.items():
+        add_user(conn, NewUser(name, role, org, PASSWORD))
+
+
+@pytest.fixture(scope="session")
+def layers_db(services: Settings, sample_files: object) -> Iterator[Settings]:
+    """The sample campus and `USERS`, in a database of its own (read-only for tests)."""
+    from twin.samples.loading import load_sample
+
+    settings = clone_database(services, TEMPLATE_DB)
+    engine = sync_engine(settings.db)
+    try:
+        load_sample(engine, sample_files, paths=settings.paths)  # type: ignore[arg-type]
+        with engine.begin() as conn:
+            _add_sibling_and_users(conn)
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+    try:
+        yield settings
+    finally:
+        drop_database(settings)
+
+
+@pytest.fixture(scope="module")
+def layers_client(layers_db: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(layers_db)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def login(layers_client: TestClient) -> Callable[[str], dict[str, str]]:
+    """username -> Authorization header (cached: argon2 is slow on purpose)."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            form = {"username": username, "password": PASSWORD}
+            response = layers_client.post("/auth/token", data=form)
+            assert response.status_code == 200, response.text
+            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return cache[username]
+
+    return headers

@@ -1,0 +1,216 @@
+"""Query parameters of OGC API Features (Parts 1–3, Part 5 sortby) checked and turned into an ItemQuery.
+
+Every mistake is an InvalidInput naming the parameter and what is allowed; nothing here touches SQL text:
+names are looked up among the collection's queryables and values become bound parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import shapely
+from sqlalchemy import ColumnElement, DateTime, func, literal
+
+from twin.crs import ACCEPTED_SRIDS, CRS84, CRS84_URI, CrsSpec, UnknownCrsError, epsg_uri, parse_crs
+from twin.errors import InvalidInput
+from twin.layers.cql import FilterBuilder, bound, category, parse, storage_geometry, within
+from twin.layers.queries import ItemQuery, Output
+from twin.layers.registry import Collection
+
+Expr = ColumnElement[Any]
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 10
+ITEMS_PARAMS = (
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "properties",
+    "sortby",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "crs",
+)
+ITEM_PARAMS = ("f", "crs")
+PAGE_PARAMS = ("f",)
+SUPPORTED_CRS = [CRS84_URI, *(epsg_uri(srid) for srid in sorted(ACCEPTED_SRIDS))]
+GEOGRAPHIC = frozenset({4326, 4490})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_known(params: Mapping[str, str], allowed: tuple[str, ...] | list[str]) -> None:
+    unknown = [name for name in params if name not in allowed]
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter {unknown[0]!r}; allowed: {', '.join(allowed)}", field=unknown[0]
+        )
+
+
+def queryables(c: Collection) -> dict[str, Expr]:
+    """Queryable name -> column: the scalar properties, and the geometry as 'geometry' and by its name."""
+    columns = {col.name: col for col in c.property_columns if category(col.type) != "other"}
+    return {**columns, "geometry": c.geometry, c.geometry_column: c.geometry}
+
+
+def crs_param(value: str | None, name: str = "crs") -> CrsSpec:
+    if value is None:
+        return CRS84
+    try:
+        spec = parse_crs(value)
+    except UnknownCrsError:
+        spec = None
+    if spec is None or spec.srid is None:
+        raise InvalidInput(
+            f"{name} {value!r} is not supported; supported: {', '.join(SUPPORTED_CRS)}", field=name
+        )
+    return spec
+
+
+def output(spec: CrsSpec) -> Output:
+    assert spec.srid is not None
+    return Output(srid=spec.srid, flip=spec.northing_first, digits=7 if spec.srid in GEOGRAPHIC else 3)
+
+
+def integer(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be an integer from {low} to {high}, not {text!r}", field=name)
+    return value
+
+
+def bbox(text: str, spec: CrsSpec, geometry: Expr) -> Expr:
+    """The bbox (4 or 6 numbers, in `spec`'s axis order) as an intersection test on the geometry."""
+    try:
+        numbers = [float(v) for v in text.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (4, 6) or not all(math.isfinite(v) for v in numbers):
+        raise InvalidInput(f"bbox must be 4 or 6 comma-separated numbers, not {text!r}", field="bbox")
+    half = len(numbers) // 2
+    low, high = numbers[:half], numbers[half:]
+    if low[0] > high[0] or low[1] > high[1]:
+        raise InvalidInput(f"bbox {text!r}: the lower corner comes first", field="bbox")
+    box = storage_geometry(shapely.box(low[0], low[1], high[0], high[1]), spec)
+    return func.ST_Intersects(geometry, box)
+
+
+def _instant(text: str, end: bool) -> datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = datetime.combine(date.fromisoformat(text), time(), UTC)
+            return day + timedelta(days=1) - timedelta(microseconds=1) if end else day
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"datetime {text!r} is not an RFC 3339 date-time, a date or '..'", field="datetime"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def datetime_filter(text: str, c: Collection) -> Expr:
+    """An instant, a date (the whole day) or an interval `start/end` with `..` for an open side."""
+    if c.temporal_column is None:
+        raise InvalidInput(f"collection {c.id!r} has no time; datetime does not apply", field="datetime")
+    column = c.from_clause.c[c.temporal_column]
+    first, _, second = text.partition("/") if "/" in text else (text, "", text)
+    start, end = _instant(first, end=False), _instant(second, end=True)
+    if start and end and start > end:
+        raise InvalidInput(f"datetime {text!r}: the interval ends before it starts", field="datetime")
+    stamp = DateTime(timezone=True)
+    return within(column, literal(start, stamp) if start else None, literal(end, stamp) if end else None)
+
+
+def properties(text: str, c: Collection) -> list[str]:
+    allowed = [col.name for col in c.property_columns]
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in allowed:
+            raise InvalidInput(
+                f"properties names {name!r}, which {c.id} does not have; properties: {', '.join(allowed)}",
+                field="properties",
+            )
+    return names
+
+
+def sortby(text: str, c: Collection) -> list[Expr]:
+    allowed = {n: col for n, col in queryables(c).items() if n not in ("geometry", c.geometry_column)}
+    order: list[Expr] = []
+    for part in (p.strip() for p in text.split(",")):
+        name = part.lstrip("+-").strip()
+        if not _NAME.fullmatch(name) or name not in allowed:
+            raise InvalidInput(
+                f"sortby names {name!r}, which is not sortable; sortable: "
+                f"{', '.join(allowed)} (prefix - for descending)",
+                field="sortby",
+            )
+        order.append(allowed[name].desc() if part.startswith("-") else allowed[name].asc())
+    return order
+
+
+def cql_filter(params: Mapping[str, str], c: Collection) -> Expr:
+    tree = parse(params["filter"], params.get("filter-lang", "cql2-text"))
+    spec = crs_param(params.get("filter-crs"), "filter-crs")
+    names = {"geometry", c.geometry_column}
+    return FilterBuilder(queryables(c), names, spec).build(tree)
+
+
+def _equals(name: str, text: str, column: Expr) -> Expr:
+    kind = category(column.type)
+    value: Any = text
+    try:
+        if kind == "number":
+            value = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        elif kind == "boolean":
+            value = {"true": True, "false": False}[text.lower()]
+        elif kind == "datetime":
+            value = _instant(text, end=False)
+    except (ValueError, KeyError):
+        raise InvalidInput(f"{name}={text!r}: {name} is {kind}", field=name) from None
+    return column == bound(value, column)
+
+
+def item_params(c: Collection) -> list[str]:
+    """Every query parameter /items accepts: the standard ones and the queryables (as `name=value`)."""
+    return [*ITEMS_PARAMS, *(n for n in queryables(c) if n not in ("geometry", c.geometry_column))]
+
+
+def items_query(params: Mapping[str, str], c: Collection) -> tuple[ItemQuery, CrsSpec]:
+    """The checked ItemQuery of an /items request and the CRS its output is in."""
+    check_known(params, item_params(c))
+    spec = crs_param(params.get("crs"))
+    where: list[Expr] = []
+    if "bbox" in params:
+        where.append(bbox(params["bbox"], crs_param(params.get("bbox-crs"), "bbox-crs"), c.geometry))
+    elif "bbox-crs" in params:
+        raise InvalidInput("bbox-crs needs a bbox", field="bbox-crs")
+    if "datetime" in params:
+        where.append(datetime_filter(params["datetime"], c))
+    if "filter" in params:
+        where.append(cql_filter(params, c))
+    columns = queryables(c)
+    where += [_equals(n, v, columns[n]) for n, v in params.items() if n not in ITEMS_PARAMS]
+    query = ItemQuery(
+        where=where,
+        order_by=sortby(params["sortby"], c) if params.get("sortby") else [],
+        properties=properties(params["properties"], c) if "properties" in params else None,
+        limit=integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=integer(params, "offset", 0, 0, 2**31 - 1),
+        output=output(spec),
+    )
+    return query, spec
