@@ -85,6 +85,14 @@ class ServerSettings(BaseSettings):
     max_body_bytes: int = 50 * 1024 * 1024
 
 
+class EditSettings(BaseSettings):
+    """Feature edits (OGC API Features Part 4): how large one feature may be."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_EDIT_")
+
+    max_feature_bytes: int = 5 * 1024 * 1024
+
+
 class AuthSettings(BaseSettings):
     """Sign-in: JWT lifetimes and the signing secret (kept under the data directory when not given)."""
 
@@ -95,6 +103,7 @@ class AuthSettings(BaseSettings):
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 7 * 24 * 3600
     issuer: str = "campus-twin"
+    caller_cache_s: float = 5.0  # how long a cached answer (a tile) may be served after a user is disabled
 
 
 class Settings(BaseSettings):
@@ -105,6 +114,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    edit: EditSettings = Field(default_factory=EditSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

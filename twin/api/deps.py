@@ -6,7 +6,9 @@ row-level security filters whatever the route reads or writes. It commits before
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from twin.access import Caller, TokenError, begin_request, read_token
 from twin.access.roles import Role
+from twin.access.tokens import TokenClaims
 from twin.config import Settings
 from twin.errors import Forbidden, Unauthorized
 
@@ -49,25 +52,82 @@ class ScopedConnection:
     caller: Caller
 
 
+def _claims(request: Request, token: str | None) -> TokenClaims:
+    if not token:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <access token>' from POST /auth/token")
+    try:
+        return read_token(token, "access", get_settings(request).auth, get_secret(request))
+    except TokenError as exc:
+        raise Unauthorized(str(exc)) from exc
+
+
+async def _begin(conn: AsyncConnection, claims: TokenClaims) -> Caller:
+    caller = await begin_request(conn, claims.user_id, claims.version)
+    if caller is None:
+        raise Unauthorized("the account is disabled or the token was revoked; sign in again")
+    return caller
+
+
 async def scoped_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
-    if not token:
-        raise Unauthorized("sign in first: send 'Authorization: Bearer <access token>' from POST /auth/token")
-    settings = get_settings(request)
-    try:
-        claims = read_token(token, "access", settings.auth, get_secret(request))
-    except TokenError as exc:
-        raise Unauthorized(str(exc)) from exc
+    claims = _claims(request, token)
     async with get_engine(request).begin() as conn:
-        caller = await begin_request(conn, claims.user_id, claims.version)
-        if caller is None:
-            raise Unauthorized("the account is disabled or the token was revoked; sign in again")
-        yield ScopedConnection(conn, caller)
+        yield ScopedConnection(conn, await _begin(conn, claims))
+
+
+class CallerCache:
+    """Who a token's (user, version) is, for a few seconds, so a cached answer needs no database.
+
+    Only for answers served from a cache (tiles): anything read from the database still goes through
+    `twin_begin_request` in its own transaction. A disabled user keeps cached answers for `ttl` at most.
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple[int, int], tuple[float, Caller]] = {}
+
+    def get(self, key: tuple[int, int]) -> Caller | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[int, int], caller: Caller) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()  # bounded; refilled by the next requests
+        self._entries[key] = (time.monotonic() + self.ttl, caller)
+
+
+@dataclass(frozen=True)
+class CachedCaller:
+    """The caller, and how to open a scoped transaction for them when the cache cannot answer."""
+
+    caller: Caller
+    claims: TokenClaims
+    request: Request
+
+    @asynccontextmanager
+    async def scoped(self) -> AsyncIterator[ScopedConnection]:
+        async with get_engine(self.request).begin() as conn:
+            yield ScopedConnection(conn, await _begin(conn, self.claims))
+
+
+async def cached_caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> CachedCaller:
+    claims = _claims(request, token)
+    cache: CallerCache = request.app.state.caller_cache
+    key = (claims.user_id, claims.version)
+    caller = cache.get(key)
+    if caller is None:
+        async with get_engine(request).begin() as conn:
+            caller = await _begin(conn, claims)
+        cache.put(key, caller)
+    return CachedCaller(caller, claims, request)
 
 
 Unscoped = Annotated[AsyncConnection, Depends(unscoped_connection, scope="function")]
 Scoped = Annotated[ScopedConnection, Depends(scoped_connection, scope="function")]
+Cached = Annotated[CachedCaller, Depends(cached_caller)]
 
 
 def require_role(*roles: Role) -> object:
