@@ -29,12 +29,18 @@ def env(fresh_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting
 def test_load_a_delivery_then_add_and_disable_a_user(env: Settings, tmp_path: Path) -> None:
     loaded = runner.invoke(app, ["load", str(d.org_and_campus(tmp_path / "org.gpkg"))])
     assert loaded.exit_code == 0, loaded.output
-    added = runner.invoke(app, ["user", "add", "ops", "--role", "admin", "--org", "410311", "--password-stdin"],
-                          input="operator-pass-9\n")
+    added = runner.invoke(
+        app,
+        ["user", "add", "ops", "--role", "admin", "--org", "410311", "--password-stdin"],
+        input="operator-pass-9\n",
+    )
     assert added.exit_code == 0, added.output
     assert "created" in added.output
-    again = runner.invoke(app, ["user", "add", "ops", "--role", "admin", "--org", "410311", "--password-stdin"],
-                          input="operator-pass-9\n")
+    again = runner.invoke(
+        app,
+        ["user", "add", "ops", "--role", "admin", "--org", "410311", "--password-stdin"],
+        input="operator-pass-9\n",
+    )
     assert again.exit_code == 2 and "already exists" in again.output
     disabled = runner.invoke(app, ["user", "disable", "ops"])
     assert disabled.exit_code == 0
@@ -43,16 +49,27 @@ def test_load_a_delivery_then_add_and_disable_a_user(env: Settings, tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["user", "add", "x", "--role", "janitor", "--org", "410311", "--password-stdin"], "long-enough-1\n",
-         "unknown role 'janitor'"),
-        (["user", "add", "x", "--role", "leader", "--org", "999999", "--password-stdin"], "long-enough-1\n",
-         "no org unit with code '999999'"),
-        (["user", "add", "x", "--role", "leader", "--org", "410311", "--password-stdin"], "short\n",
-         "at least 10 characters"),
+        (
+            ["user", "add", "x", "--role", "janitor", "--org", "410311", "--password-stdin"],
+            "long-enough-1\n",
+            "unknown role 'janitor'",
+        ),
+        (
+            ["user", "add", "x", "--role", "leader", "--org", "999999", "--password-stdin"],
+            "long-enough-1\n",
+            "no org unit with code '999999'",
+        ),
+        (
+            ["user", "add", "x", "--role", "leader", "--org", "410311", "--password-stdin"],
+            "short\n",
+            "at least 10 characters",
+        ),
         (["load", "/no/such/file.gpkg"], "", "does not exist"),
     ],
 )
-def test_refusals_are_one_line_with_exit_code_2(env: Settings, args: list[str], stdin: str, message: str) -> None:
+def test_refusals_are_one_line_with_exit_code_2(
+    env: Settings, args: list[str], stdin: str, message: str
+) -> None:
     result = runner.invoke(app, args, input=stdin)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())

@@ -44,6 +44,24 @@ class PreconditionRequired(TwinError):
     title = "Precondition required"
 
 
+class MethodNotAllowed(TwinError):
+    title = "Method not allowed"
+
+
+class PayloadTooLarge(TwinError):
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(TwinError):
+    title = "Unsupported media type"
+
+
+class UnprocessableContent(InvalidInput):
+    """Well-formed content that is not what the endpoint takes (e.g. JSON that is not a GeoJSON Feature)."""
+
+    title = "Unprocessable content"
+
+
 class ServiceUnavailable(TwinError):
     title = "Service unavailable"
 

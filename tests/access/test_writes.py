@@ -144,7 +144,9 @@ def test_audit_log_is_append_only_even_for_the_owner(world_db: tuple[Settings, w
             conn.execute("UPDATE audit_log SET action = 'nothing'")
 
 
-async def test_the_whole_territory_reads_without_a_per_row_scope_test(world_db: tuple[Settings, w.World]) -> None:
+async def test_the_whole_territory_reads_without_a_per_row_scope_test(
+    world_db: tuple[Settings, w.World],
+) -> None:
     from sqlalchemy import text
 
     from twin.access import begin_request

@@ -14,10 +14,13 @@ from fastapi.staticfiles import StaticFiles
 import twin
 from twin.access.tokens import signing_secret
 from twin.api import errors
+from twin.api.deps import CallerCache
 from twin.api.routers.auth import auth_router
+from twin.api.routers.edits import edits_router
+from twin.api.routers.features import features_router
 from twin.api.routers.health import health_router
-from twin.api.routers.landing import landing_router
 from twin.api.routers.live import live_router
+from twin.api.routers.tiles import tiles_router
 from twin.api.routers.users import users_router
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
+        app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
         try:
             yield
         finally:
@@ -50,10 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(health_router())
-    app.include_router(landing_router())
+    app.include_router(features_router())
     app.include_router(auth_router())
     app.include_router(users_router())
     app.include_router(live_router())
+    app.include_router(edits_router())
+    app.include_router(tiles_router())
     _mount_docs(app)
     return app
 

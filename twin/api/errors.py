@@ -20,11 +20,15 @@ PROBLEM = "application/problem+json"
 STATUS: dict[type[errors.TwinError], int] = {
     errors.InvalidInput: 400,
     errors.ImportRejected: 422,
+    errors.UnprocessableContent: 422,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.PreconditionRequired: 428,
     errors.ServiceUnavailable: 503,
 }

@@ -183,12 +183,13 @@ def _coerce(value: Any, spec: LayerSpec, table: Any, column: str, layer: str, fe
         return str(value)
     target = table.columns.get(column)
     try:
-        return _typed(value, target.type if target is not None else None)
+        return typed_value(value, target.type if target is not None else None)
     except (TypeError, ValueError) as exc:
         raise ImportRejected(str(exc), layer=layer, feature=feature, field=column) from exc
 
 
-def _typed(value: Any, sqltype: Any) -> Any:
+def typed_value(value: Any, sqltype: Any) -> Any:
+    """`value` as the Python type of `sqltype` (booleans, whole and finite numbers, local times)."""
     if isinstance(sqltype, Boolean):
         if isinstance(value, str):
             lowered = value.strip().lower()

@@ -81,8 +81,16 @@ def _vehicles_with_position() -> FromClause:
     )
     return (
         select(
-            Vehicle.id, Vehicle.org_path, Vehicle.campus_id, Vehicle.plate, Vehicle.route_id, Vehicle.capacity,
-            latest.c.time.label("position_time"), latest.c.speed_kmh, latest.c.heading, latest.c.geom,
+            Vehicle.id,
+            Vehicle.org_path,
+            Vehicle.campus_id,
+            Vehicle.plate,
+            Vehicle.route_id,
+            Vehicle.capacity,
+            latest.c.time.label("position_time"),
+            latest.c.speed_kmh,
+            latest.c.heading,
+            latest.c.geom,
         )
         .select_from(Vehicle)
         .outerjoin(latest, literal_column("true"))
@@ -90,39 +98,109 @@ def _vehicles_with_position() -> FromClause:
     )
 
 
-def _entry(id_: str, title: str, description: str, model: Any, geometry_type: str, *,
-           geometry_column: str = "geom", temporal: str | None = "updated_at", editable: bool = False,
-           source: FromClause | None = None) -> Collection:
-    return Collection(id=id_, title=title, description=description, table=model.__table__,
-                      geometry_column=geometry_column, geometry_type=geometry_type, temporal_column=temporal,
-                      editable=editable, source=source)
+def _entry(
+    id_: str,
+    title: str,
+    description: str,
+    model: Any,
+    geometry_type: str,
+    *,
+    geometry_column: str = "geom",
+    temporal: str | None = "updated_at",
+    editable: bool = False,
+    source: FromClause | None = None,
+) -> Collection:
+    return Collection(
+        id=id_,
+        title=title,
+        description=description,
+        table=model.__table__,
+        geometry_column=geometry_column,
+        geometry_type=geometry_type,
+        temporal_column=temporal,
+        editable=editable,
+        source=source,
+    )
 
 
 COLLECTIONS: dict[str, Collection] = {
     c.id: c
     for c in (
-        _entry("campuses", "Campuses", "School campuses and their boundaries", Campus, "MultiPolygon",
-               geometry_column="boundary"),
-        _entry("buildings", "Buildings", "Footprints with height, floors and base elevation", Building,
-               "Polygon", editable=True),
-        _entry("pipe_segments", "Pipe segments", "Pipes and cables of six utilities", PipeSegment,
-               "LineString", editable=True),
-        _entry("pipe_nodes", "Pipe nodes", "Surveyed points of the networks", PipeNode, "Point", editable=True),
-        _entry("valves", "Isolation devices", "Valves, switches and breakers with their normal position",
-               Valve, "Point"),
-        _entry("risk_points", "Risk points", "Graded risk points (LS/LEC)", RiskPoint, "Point", editable=True),
-        _entry("risk_zones", "Risk zones", "Graded risk zones, the four-colour map", RiskZone, "Polygon",
-               editable=True),
-        _entry("hazards", "Hazards", "The hazard ledger (隐患台账)", Hazard, "Point", temporal="found_at",
-               editable=True),
-        _entry("inspections", "Inspections", "Inspection tasks and their results", Inspection, "Point",
-               temporal="due_at"),
+        _entry(
+            "campuses",
+            "Campuses",
+            "School campuses and their boundaries",
+            Campus,
+            "MultiPolygon",
+            geometry_column="boundary",
+        ),
+        _entry(
+            "buildings",
+            "Buildings",
+            "Footprints with height, floors and base elevation",
+            Building,
+            "Polygon",
+            editable=True,
+        ),
+        _entry(
+            "pipe_segments",
+            "Pipe segments",
+            "Pipes and cables of six utilities",
+            PipeSegment,
+            "LineString",
+            editable=True,
+        ),
+        _entry(
+            "pipe_nodes", "Pipe nodes", "Surveyed points of the networks", PipeNode, "Point", editable=True
+        ),
+        _entry(
+            "valves",
+            "Isolation devices",
+            "Valves, switches and breakers with their normal position",
+            Valve,
+            "Point",
+        ),
+        _entry(
+            "risk_points", "Risk points", "Graded risk points (LS/LEC)", RiskPoint, "Point", editable=True
+        ),
+        _entry(
+            "risk_zones",
+            "Risk zones",
+            "Graded risk zones, the four-colour map",
+            RiskZone,
+            "Polygon",
+            editable=True,
+        ),
+        _entry(
+            "hazards",
+            "Hazards",
+            "The hazard ledger (隐患台账)",
+            Hazard,
+            "Point",
+            temporal="found_at",
+            editable=True,
+        ),
+        _entry(
+            "inspections",
+            "Inspections",
+            "Inspection tasks and their results",
+            Inspection,
+            "Point",
+            temporal="due_at",
+        ),
         _entry("sensors", "Sensors", "Registered devices, pinned to building and floor", Sensor, "Point"),
         _entry("alerts", "Alerts", "Sensor alerts", Alert, "Point", temporal="last_at"),
         _entry("bus_routes", "Bus routes", "School bus routes", BusRoute, "LineString"),
         _entry("bus_stops", "Bus stops", "Stops of the bus routes", BusStop, "Point"),
-        _entry("vehicles", "Vehicles", "School buses at their latest position", Vehicle, "Point",
-               temporal="position_time", source=_vehicles_with_position()),
+        _entry(
+            "vehicles",
+            "Vehicles",
+            "School buses at their latest position",
+            Vehicle,
+            "Point",
+            temporal="position_time",
+            source=_vehicles_with_position(),
+        ),
     )
 }
 

@@ -7,6 +7,7 @@ from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
 from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
+from twin.models.versions import FeatureVersion
 
 __all__ = [
     "Alert",
@@ -17,6 +18,7 @@ __all__ = [
     "BusStop",
     "Campus",
     "CampusRaster",
+    "FeatureVersion",
     "Ground",
     "Guardian",
     "Hazard",
