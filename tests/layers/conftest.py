@@ -91,3 +91,27 @@ def login(layers_client: TestClient) -> Callable[[str], dict[str, str]]:
         return cache[username]
 
     return headers
+
+
+@pytest.fixture(scope="module")
+def server(layers_db: Settings) -> Iterator[str]:
+    """The app under uvicorn on a free port, in a thread of this process, for real outside clients."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from twin.services import free_port
+
+    port = free_port()
+    config = uvicorn.Config(create_app(layers_db), host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)

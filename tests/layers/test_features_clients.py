@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from owslib.ogcapi.features import Features
 
-from tests.conftest import free_port
 from tests.layers.conftest import PASSWORD
-from twin.api import create_app
-from twin.config import Settings
 from twin.layers import COLLECTIONS
 
 OGRINFO = "/usr/bin/ogrinfo"
-
-
-@pytest.fixture(scope="module")
-def server(layers_db: Settings) -> Iterator[str]:
-    """The app under uvicorn on a free port, in a thread of this process."""
-    port = free_port()
-    config = uvicorn.Config(create_app(layers_db), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

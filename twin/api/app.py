@@ -65,10 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _mount_docs(app: FastAPI) -> None:
-    """Swagger UI from the npm package installed by the set-up command; never from a CDN."""
-    swagger = VENDOR / "swagger-ui-dist"
-    if Path(swagger).is_dir():
-        app.mount("/vendor/swagger-ui-dist", StaticFiles(directory=swagger), name="swagger-ui")
+    """Front-end packages (Swagger UI, MapLibre…) from the npm install of the set-up command; never a CDN."""
+    if Path(VENDOR).is_dir():
+        app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
