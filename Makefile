@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TWIN := $(BIN)/twin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk wrk
 PYTEST_ARGS ?=
 
 .PHONY: setup run test bench lint services-up services-down clean-var

@@ -7,6 +7,7 @@ write the caller's scope in (`org_path <@ :scope`) so the planner can size it (t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     cast,
     func,
     literal,
@@ -29,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.db.types import LTree
-from twin.layers.registry import Collection
+from twin.layers.registry import Collection, collection
 
 GEOM = "mvt_geom"
 STORAGE_SRID = 4326
@@ -50,26 +52,25 @@ class TileWindow:
     limit: int
 
 
-def _envelope(w: TileWindow) -> ColumnElement[Any]:
-    if w.bounds is None:
-        return func.ST_TileEnvelope(literal(w.z, Integer), literal(w.x, Integer), literal(w.y, Integer))
-    xmin, ymin, xmax, ymax = w.bounds
+def _p(name: str, kind: Any) -> Any:
+    return bindparam(name, type_=kind)
+
+
+def _envelope(native: bool) -> ColumnElement[Any]:
+    """The tile's envelope in the matrix set's CRS: ST_TileEnvelope for Web Mercator, else its bounds."""
+    if not native:
+        return func.ST_TileEnvelope(_p("z", Integer), _p("x", Integer), _p("y", Integer))
     return func.ST_MakeEnvelope(
-        literal(xmin, Float),
-        literal(ymin, Float),
-        literal(xmax, Float),
-        literal(ymax, Float),
-        literal(w.srid, Integer),
+        _p("xmin", Float), _p("ymin", Float), _p("xmax", Float), _p("ymax", Float), _p("srid", Integer)
     )
 
 
-def _prefilter(w: TileWindow) -> ColumnElement[Any]:
-    west, south, east, north = w.prefilter
+def _prefilter() -> ColumnElement[Any]:
     return func.ST_MakeEnvelope(
-        literal(west, Float),
-        literal(south, Float),
-        literal(east, Float),
-        literal(north, Float),
+        _p("west", Float),
+        _p("south", Float),
+        _p("east", Float),
+        _p("north", Float),
         literal(STORAGE_SRID, Integer),
     )
 
@@ -98,13 +99,13 @@ def field_types(c: Collection) -> dict[str, str]:
     return kinds
 
 
-def _in_scope(c: Collection, scope: str | None) -> ColumnElement[bool]:
-    if scope is None:
+def _in_scope(c: Collection, scoped: bool) -> ColumnElement[bool]:
+    if not scoped:
         return true()
-    return c.scope_column.op("<@")(cast(literal(scope, Text), LTree()))
+    return c.scope_column.op("<@")(cast(_p("scope", Text), LTree()))
 
 
-def layer_sql(c: Collection, w: TileWindow, scope: str | None) -> ScalarSelect[Any]:
+def layer_sql(c: Collection, native: bool, scoped: bool) -> ScalarSelect[Any]:
     """One MVT layer named after the collection: its features in the tile, at most `w.limit` of them."""
     geom = c.geometry
     rows = (
@@ -112,17 +113,17 @@ def layer_sql(c: Collection, w: TileWindow, scope: str | None) -> ScalarSelect[A
             c.id_column.label("id"),
             *property_columns(c),
             func.ST_AsMVTGeom(
-                func.ST_Transform(geom, literal(w.srid, Integer)),
-                _envelope(w),
-                literal(w.extent, Integer),
-                literal(w.buffer, Integer),
+                func.ST_Transform(geom, _p("srid", Integer)),
+                _envelope(native),
+                _p("extent", Integer),
+                _p("buffer", Integer),
                 true(),
             ).label(GEOM),
         )
         .select_from(c.from_clause)
-        .where(and_(geom.op("&&")(_prefilter(w)), _in_scope(c, scope)))
+        .where(and_(geom.op("&&")(_prefilter()), _in_scope(c, scoped)))
         .order_by(c.id_column)
-        .limit(literal(w.limit, Integer))
+        .limit(_p("limit", Integer))
         .subquery("features")
     )
     return (
@@ -130,7 +131,7 @@ def layer_sql(c: Collection, w: TileWindow, scope: str | None) -> ScalarSelect[A
             func.ST_AsMVT(
                 rows.table_valued(),
                 literal(c.id, Text),
-                literal(w.extent, Integer),
+                _p("extent", Integer),
                 literal(GEOM, Text),
                 literal("id", Text),
             )
@@ -144,9 +145,36 @@ async def render(
     conn: AsyncConnection, collections: list[Collection], w: TileWindow, scope: str | None
 ) -> bytes:
     """The tile: one layer per collection, concatenated (MVT layers are repeated protobuf fields)."""
-    statement = select(*(layer_sql(c, w, scope).label(c.id) for c in collections))
-    row = (await conn.execute(statement)).one()
+    statement = _statement(tuple(c.id for c in collections), w.bounds is not None, scope is not None)
+    row = (await conn.execute(statement, _parameters(w, scope))).one()
     return b"".join(bytes(part) for part in row if part)
+
+
+@lru_cache(maxsize=1024)
+def _statement(collection_ids: tuple[str, ...], native: bool, scoped: bool) -> Select[Any]:
+    """Built once per shape: constructing the SQLAlchemy tree cost more than the query on small tiles."""
+    return select(*(layer_sql(collection(c), native, scoped).label(c) for c in collection_ids))
+
+
+def _parameters(w: TileWindow, scope: str | None) -> dict[str, Any]:
+    west, south, east, north = w.prefilter
+    values: dict[str, Any] = {
+        "z": w.z,
+        "x": w.x,
+        "y": w.y,
+        "srid": w.srid,
+        "extent": w.extent,
+        "buffer": w.buffer,
+        "limit": w.limit,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+        "scope": scope,
+    }
+    if w.bounds is not None:
+        values.update(zip(("xmin", "ymin", "xmax", "ymax"), w.bounds, strict=True))
+    return values
 
 
 def _extent_sql(c: Collection, scope: str | None) -> Select[Any]:
@@ -154,7 +182,7 @@ def _extent_sql(c: Collection, scope: str | None) -> Select[Any]:
     return (
         select(func.ST_XMin(e), func.ST_YMin(e), func.ST_XMax(e), func.ST_YMax(e))
         .select_from(c.from_clause)
-        .where(_in_scope(c, scope))
+        .where(_in_scope(c, scope is not None))
     )
 
 
@@ -164,7 +192,7 @@ async def visible_extent(
     """The lon/lat box of what the caller can see of `collections`, or None when they see nothing."""
     boxes = []
     for c in collections:
-        row = (await conn.execute(_extent_sql(c, scope))).one()
+        row = (await conn.execute(_extent_sql(c, scope), {"scope": scope})).one()
         if row[0] is not None:
             boxes.append(tuple(float(v) for v in row))
     if not boxes:
