@@ -257,3 +257,28 @@ def test_invalidate_drops_the_cached_tiles_an_edited_feature_touches(
     assert len(tiles.tile_cache()) == 3
     assert tiles.invalidate("buildings", tuple(building)) == 0
     assert tiles.invalidate("valves", (0.0, 0.0, 1.0, 1.0)) == 0
+
+
+def test_a_warm_tile_is_answered_from_the_cache_before_routing(
+    layers_client: TestClient, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"/collections/buildings/tiles/WebMercatorQuad/{CENTRE.z}/{CENTRE.x}/{CENTRE.y}"
+    first = layers_client.get(url, headers=login("leader"))
+
+    async def no_rendering(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached tile must not be rendered again")
+
+    monkeypatch.setattr(tiles, "tile", no_rendering)
+    warm = layers_client.get(url, headers=login("leader"))
+    assert warm.status_code == 200 and warm.content == first.content
+    assert warm.headers["etag"] == first.headers["etag"] and warm.headers["content-type"] == MVT
+    assert (
+        layers_client.get(
+            url, headers={**login("leader"), "If-None-Match": first.headers["etag"]}
+        ).status_code
+        == 304
+    )
+    # Someone else's jurisdiction is not in the cache: it goes to the router, which must render it.
+    with pytest.raises(AssertionError, match="must not be rendered"):
+        layers_client.get(url, headers=login("sibling"))
+    assert layers_client.get(url, headers={"Authorization": "Bearer forged"}).status_code == 401

@@ -34,14 +34,21 @@ async def _tile(
         return await tiles.tile(scoped.conn, scoped.caller, tms, z, x, y, layers)
 
 
-def _tile_response(request: Request, tile: Any) -> Response:
-    headers = {
+def tile_headers(tile: RenderedTile) -> dict[str, str]:
+    return {
         "ETag": tile.etag,
         "Cache-Control": f"private, max-age={tiles.tile_settings().max_age_s}",
         "Vary": "Authorization",
     }
-    asked = request.headers.get("if-none-match", "")
-    if tile.etag in {tag.strip() for tag in asked.split(",")} or asked.strip() == "*":
+
+
+def not_modified(if_none_match: str, tile: RenderedTile) -> bool:
+    return tile.etag in {tag.strip() for tag in if_none_match.split(",")} or if_none_match.strip() == "*"
+
+
+def _tile_response(request: Request, tile: RenderedTile) -> Response:
+    headers = tile_headers(tile)
+    if not_modified(request.headers.get("if-none-match", ""), tile):
         return Response(status_code=304, headers=headers)
     return Response(tile.content, media_type=tiles.MVT, headers=headers)
 
