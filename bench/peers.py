@@ -133,7 +133,15 @@ PYGEOAPI_RESOURCE = """
         id_field: id
         table: {table}
         geom_field: {geom}
+        storage_crs: {storage_crs}
 """
+
+
+def storage_crs(table: str) -> str:
+    """pygeoapi must be told a table's CRS when it is not CRS84 (the bench's `_cgcs2000` copies)."""
+    if table.endswith("_cgcs2000"):
+        return "http://www.opengis.net/def/crs/EPSG/0/4490"
+    return "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 @contextmanager
@@ -143,7 +151,13 @@ def pygeoapi(settings: Settings, port: int, tables: dict[str, str]) -> Iterator[
     url = make_url(settings.db.sync_url())
     resources = "".join(
         PYGEOAPI_RESOURCE.format(
-            table=t, geom=g, host=url.host, dbport=url.port, db=url.database, user=url.username
+            table=t,
+            geom=g,
+            host=url.host,
+            dbport=url.port,
+            db=url.database,
+            user=url.username,
+            storage_crs=storage_crs(t),
         )
         for t, g in tables.items()
     )
