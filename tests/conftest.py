@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import Connection
 
 from twin.broker import PrivateBroker
 from twin.config import ROOT, BrokerSettings, DatabaseSettings, PathSettings, Settings
@@ -96,16 +98,21 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> object:
     return build_sample(tmp_path_factory.mktemp("sample"))
 
 
-@pytest.fixture(scope="session")
-def sample_db(services: Settings, sample_files: object) -> Iterator[Settings]:
-    """A database with the sample campus loaded; tests must only read it."""
+@contextmanager
+def sample_database(
+    services: Settings, files: object, then: Callable[[Connection], None] | None = None
+) -> Iterator[Settings]:
+    """A database of its own with the sample campus loaded (and `then` run on it), dropped afterwards."""
     from twin.db.engine import sync_engine
     from twin.samples.loading import load_sample
 
     settings = clone_database(services, TEMPLATE_DB)
     engine = sync_engine(settings.db)
     try:
-        load_sample(engine, sample_files, replace=False, paths=settings.paths)  # type: ignore[arg-type]
+        load_sample(engine, files, paths=settings.paths)  # type: ignore[arg-type]
+        if then is not None:
+            with engine.begin() as conn:
+                then(conn)
     finally:
         engine.dispose()
     try:
@@ -114,6 +121,8 @@ def sample_db(services: Settings, sample_files: object) -> Iterator[Settings]:
         drop_database(settings)
 
 
-@pytest.fixture
-def data_path() -> Path:
-    return Path(__file__).parent / "data"
+@pytest.fixture(scope="session")
+def sample_db(services: Settings, sample_files: object) -> Iterator[Settings]:
+    """A database with the sample campus loaded; tests must only read it."""
+    with sample_database(services, sample_files) as settings:
+        yield settings

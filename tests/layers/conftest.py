@@ -14,12 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from tests.conftest import TEMPLATE_DB, clone_database, drop_database
+from tests.conftest import sample_database
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.api import create_app
 from twin.config import Settings
-from twin.db.engine import sync_engine
 
 PASSWORD = "correct-horse-42"
 SCHOOL = "4103110001"  # the sample campus's school
@@ -54,21 +53,13 @@ def _add_sibling_and_users(conn: Connection) -> None:
 @pytest.fixture(scope="session")
 def layers_db(services: Settings, sample_files: object) -> Iterator[Settings]:
     """The sample campus and `USERS`, in a database of its own (read-only for tests)."""
-    from twin.samples.loading import load_sample
 
-    settings = clone_database(services, TEMPLATE_DB)
-    engine = sync_engine(settings.db)
-    try:
-        load_sample(engine, sample_files, paths=settings.paths)  # type: ignore[arg-type]
-        with engine.begin() as conn:
-            _add_sibling_and_users(conn)
-            conn.execute(text("ANALYZE"))
-    finally:
-        engine.dispose()
-    try:
+    def sibling_and_users(conn: Connection) -> None:
+        _add_sibling_and_users(conn)
+        conn.execute(text("ANALYZE"))
+
+    with sample_database(services, sample_files, sibling_and_users) as settings:
         yield settings
-    finally:
-        drop_database(settings)
 
 
 @pytest.fixture(scope="module")
