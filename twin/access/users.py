@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, text, update
+from sqlalchemy import Connection, Select, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -95,17 +95,22 @@ def set_user_disabled(conn: Connection, username: str, *, disabled: bool) -> Non
         raise NotFound(f"no user {username!r}")
 
 
-def set_user_password(conn: Connection, username: str, password: str) -> None:
-    """As the owner: set a password; earlier tokens stop working."""
+def _set_password(which: Any, password: str) -> Any:
+    """A strong enough password, hashed; the token version bumps so earlier tokens stop working."""
     reason = check_strength(password)
     if reason:
         raise InvalidInput(reason)
-    found = conn.execute(
+    return (
         update(User)
-        .where(User.username == username)
+        .where(which)
         .values(password_hash=hash_password(password), token_version=User.token_version + 1)
         .returning(User.id)
-    ).first()
+    )
+
+
+def set_user_password(conn: Connection, username: str, password: str) -> None:
+    """As the owner: set a password; earlier tokens stop working."""
+    found = conn.execute(_set_password(User.username == username, password)).first()
     if found is None:
         raise NotFound(f"no user {username!r}")
 
@@ -166,14 +171,7 @@ async def change_password(conn: AsyncConnection, user_id: int, old: str, new: st
     row = (await conn.execute(select(User.password_hash).where(User.id == user_id))).first()
     if row is None or not verify_password(row.password_hash, old):
         raise Unauthorized("the current password is wrong")
-    reason = check_strength(new)
-    if reason:
-        raise InvalidInput(reason)
-    await conn.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(password_hash=hash_password(new), token_version=User.token_version + 1, updated_at=func.now())
-    )
+    await conn.execute(_set_password(User.id == user_id, new))
 
 
 @cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -68,12 +68,17 @@ async def _begin(conn: AsyncConnection, claims: TokenClaims) -> Caller:
     return caller
 
 
+@asynccontextmanager
+async def _scoped_transaction(request: Request, claims: TokenClaims) -> AsyncIterator[ScopedConnection]:
+    async with get_engine(request).begin() as conn:
+        yield ScopedConnection(conn, await _begin(conn, claims))
+
+
 async def scoped_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
-    claims = _claims(request, token)
-    async with get_engine(request).begin() as conn:
-        yield ScopedConnection(conn, await _begin(conn, claims))
+    async with _scoped_transaction(request, _claims(request, token)) as scoped:
+        yield scoped
 
 
 class CallerCache:
@@ -107,10 +112,8 @@ class CachedCaller:
     claims: TokenClaims
     request: Request
 
-    @asynccontextmanager
-    async def scoped(self) -> AsyncIterator[ScopedConnection]:
-        async with get_engine(self.request).begin() as conn:
-            yield ScopedConnection(conn, await _begin(conn, self.claims))
+    def scoped(self) -> AbstractAsyncContextManager[ScopedConnection]:
+        return _scoped_transaction(self.request, self.claims)
 
 
 async def cached_caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> CachedCaller:

@@ -126,10 +126,14 @@ def _bbox_sql(g: str) -> str:
     return f"ST_XMin({g}), ST_YMin({g}), ST_XMax({g}), ST_YMax({g})"
 
 
+def _restored(c: Collection) -> tuple[str, str, str]:
+    """(column list, the same columns picked from the stored version, geometry column) of a restore."""
+    names = _restored_columns(c)
+    return ", ".join(f'"{n}"' for n in names), ", ".join(f'r."{n}"' for n in names), c.geometry_column
+
+
 def _restore_update(c: Collection) -> Any:
-    cols = ", ".join(f'"{n}"' for n in _restored_columns(c))
-    picked = ", ".join(f'r."{n}"' for n in _restored_columns(c))
-    g = c.geometry_column
+    cols, picked, g = _restored(c)
     return text(
         f"UPDATE {c.table.name} t SET ({cols}, org_path, {g}) ="
         f" (SELECT {picked}, v.org_path, v.geom FROM feature_versions v,"
@@ -139,9 +143,7 @@ def _restore_update(c: Collection) -> Any:
 
 
 def _restore_insert(c: Collection) -> Any:
-    cols = ", ".join(f'"{n}"' for n in _restored_columns(c))
-    picked = ", ".join(f'r."{n}"' for n in _restored_columns(c))
-    g = c.geometry_column
+    cols, picked, g = _restored(c)
     return text(
         f"INSERT INTO {c.table.name} AS t (id, version, {cols}, org_path, {g})"
         f" SELECT :fid, :version, {picked}, v.org_path, v.geom FROM feature_versions v,"
