@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TWIN := $(BIN)/twin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk wrk
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk wrk libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 
 .PHONY: setup run test bench lint services-up services-down clean-var
