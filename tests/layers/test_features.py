@@ -205,3 +205,25 @@ def test_html_pages_render_without_outside_resources(layers_client: TestClient, 
     page = layers_client.get("/collections/buildings/items?limit=3", headers=browser)
     assert page.headers["content-type"].startswith("text/html")
     assert "<table>" in page.text and "Buildings" in page.text
+
+
+def test_number_matched_is_known_from_a_short_page_without_counting() -> None:
+    from twin.layers.queries import matched_from_page
+
+    assert matched_from_page(offset=0, limit=100, fetched=25) == 25
+    assert matched_from_page(offset=20, limit=10, fetched=5) == 25
+    assert matched_from_page(offset=0, limit=10, fetched=0) == 0
+    assert matched_from_page(offset=0, limit=10, fetched=11) is None  # a full page: count
+    assert matched_from_page(offset=30, limit=10, fetched=0) is None  # past the end: count
+
+
+def test_a_page_ending_exactly_at_the_last_feature_has_no_next_link(
+    layers_client: TestClient, login: Login
+) -> None:
+    headers = login("leader")
+    last = layers_client.get(f"/collections/buildings/items?limit=5&offset={N_BUILDINGS - 5}", headers=headers)
+    doc = last.json()
+    assert doc["numberReturned"] == 5 and doc["numberMatched"] == N_BUILDINGS
+    assert "next" not in rels(doc)
+    beyond = layers_client.get(f"/collections/buildings/items?limit=5&offset={N_BUILDINGS + 5}", headers=headers)
+    assert beyond.json()["numberMatched"] == N_BUILDINGS and beyond.json()["numberReturned"] == 0

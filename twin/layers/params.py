@@ -10,16 +10,26 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import shapely
-from sqlalchemy import ColumnElement, DateTime, func, literal
+from sqlalchemy import ColumnElement, DateTime, Float, Integer, func, literal
 
-from twin.crs import ACCEPTED_SRIDS, CRS84, CRS84_URI, CrsSpec, UnknownCrsError, epsg_uri, parse_crs
+from twin.crs import (
+    ACCEPTED_SRIDS,
+    CRS84,
+    CRS84_URI,
+    STORAGE_SRID,
+    CrsSpec,
+    UnknownCrsError,
+    epsg_uri,
+    parse_crs,
+)
 from twin.errors import InvalidInput
 from twin.layers.cql import FilterBuilder, bound, category, parse, storage_geometry, within
 from twin.layers.queries import ItemQuery, Output
-from twin.layers.registry import Collection
+from twin.layers.registry import Collection, collection
 
 Expr = ColumnElement[Any]
 
@@ -56,6 +66,12 @@ def check_known(params: Mapping[str, str], allowed: tuple[str, ...] | list[str])
 
 def queryables(c: Collection) -> dict[str, Expr]:
     """Queryable name -> column: the scalar properties, and the geometry as 'geometry' and by its name."""
+    return dict(_queryables(c.id))
+
+
+@lru_cache(maxsize=64)
+def _queryables(collection_id: str) -> dict[str, Expr]:
+    c = collection(collection_id)
     columns = {col.name: col for col in c.property_columns if category(col.type) != "other"}
     return {**columns, "geometry": c.geometry, c.geometry_column: c.geometry}
 
@@ -104,8 +120,23 @@ def bbox(text: str, spec: CrsSpec, geometry: Expr) -> Expr:
     low, high = numbers[:half], numbers[half:]
     if low[0] > high[0] or low[1] > high[1]:
         raise InvalidInput(f"bbox {text!r}: the lower corner comes first", field="bbox")
+    if spec.srid == STORAGE_SRID and not spec.gcj02:
+        return func.ST_Intersects(geometry, _storage_envelope(text, low, high, spec.northing_first))
     box = storage_geometry(shapely.box(low[0], low[1], high[0], high[1]), spec)
     return func.ST_Intersects(geometry, box)
+
+
+def _storage_envelope(text: str, low: list[float], high: list[float], lat_first: bool) -> Expr:
+    """A lon/lat bbox as bound numbers: the common case needs no geometry built in Python."""
+    (y1, x1), (y2, x2) = (low[:2], high[:2]) if lat_first else (low[1::-1], high[1::-1])
+    if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
+        raise InvalidInput(
+            f"bbox {text!r} is out of range: not longitudes in [-180, 180] and latitudes in [-90, 90] "
+            "in the axis order of bbox-crs",
+            field="bbox",
+        )
+    corners = (literal(v, Float) for v in (x1, y1, x2, y2))
+    return func.ST_MakeEnvelope(*corners, literal(STORAGE_SRID, Integer))
 
 
 def _instant(text: str, end: bool) -> datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +30,7 @@ from twin.access import Caller
 from twin.access.scope import planner_scope
 from twin.crs import STORAGE_SRID
 from twin.db.types import LTree
-from twin.layers.registry import Collection
+from twin.layers.registry import Collection, collection
 
 Expr = ColumnElement[Any]
 
@@ -75,6 +76,13 @@ def _geometry_json(c: Collection, out: Output) -> Expr:
 
 
 def _feature_json(c: Collection, names: list[str] | None, out: Output) -> Expr:
+    return _feature_json_of(c.id, None if names is None else tuple(names), out)
+
+
+@lru_cache(maxsize=512)
+def _feature_json_of(collection_id: str, names: tuple[str, ...] | None, out: Output) -> Expr:
+    """Built once per shape: the expression tree cost more to build than the query took on a campus."""
+    c = collection(collection_id)
     columns = [col for col in c.property_columns if names is None or col.name in names]
     pairs: list[Any] = []
     for col in columns:
@@ -108,6 +116,17 @@ async def features(conn: AsyncConnection, c: Collection, q: ItemQuery, caller: C
         .offset(q.offset)
     )
     return [str(text) for text in (await conn.execute(stmt)).scalars()]
+
+
+def matched_from_page(offset: int, limit: int, fetched: int) -> int | None:
+    """numberMatched known without counting: a page fetched with limit + 1 that came back short, or None.
+
+    Most requests ask for more than there is (a campus has tens of buildings), so the count query, a
+    second pass over the same rows, is only needed when the page is full or empty past the start.
+    """
+    if fetched > limit or (fetched == 0 and offset > 0):
+        return None
+    return offset + fetched
 
 
 async def number_matched(

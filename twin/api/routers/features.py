@@ -7,6 +7,7 @@ caller (`Scoped`), and row-level security limits it to the caller's jurisdiction
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -98,9 +99,12 @@ def features_router() -> APIRouter:
         c = collection(collection_id)
         params = dict(request.query_params)
         query, spec = p.items_query(params, c)
-        found = await queries.features(scoped.conn, c, query, scoped.caller)
-        matched = await queries.number_matched(scoped.conn, c, query.where, scoped.caller)
-        more = len(found) == query.limit and (matched is None or query.offset + query.limit < matched)
+        found = await queries.features(scoped.conn, c, replace(query, limit=query.limit + 1), scoped.caller)
+        matched = queries.matched_from_page(query.offset, query.limit, len(found))
+        if matched is None:
+            matched = await queries.number_matched(scoped.conn, c, query.where, scoped.caller)
+        more = len(found) > query.limit
+        found = found[: query.limit]
         url = f"{_base(request)}/collections/{c.id}"
         links = doc.page_links(f"{url}/items", params, query.offset, query.limit, more)
         body = doc.feature_collection(found, matched, links, url)
