@@ -67,13 +67,17 @@ def sweep(bbox: tuple[float, float, float, float]) -> list[morecantile.Tile]:
     return list(tms.tiles(*bbox, zooms=list(ZOOMS)))
 
 
+BUDGET_S = 60.0
+"""A workload stops issuing requests after this long: a peer at 1.5 s per request would take 25 min."""
+
+
 async def fetch_all(server: peers.Server, paths: list[str]) -> tuple[float, list[float]]:
     latencies: list[float] = []
     queue = list(paths)
     async with httpx.AsyncClient(base_url=server.base, headers=server.headers, timeout=60) as client:
 
         async def worker() -> None:
-            while queue:
+            while queue and time.perf_counter() < deadline:
                 path = queue.pop()
                 start = time.perf_counter()
                 response = await client.get(path)
@@ -82,6 +86,7 @@ async def fetch_all(server: peers.Server, paths: list[str]) -> tuple[float, list
                     raise RuntimeError(f"{server.name} {path}: {response.status_code} {response.text[:200]}")
 
         start = time.perf_counter()
+        deadline = start + BUDGET_S
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         return time.perf_counter() - start, latencies
 
@@ -117,7 +122,7 @@ def run_wrk(workload: str, server: peers.Server, paths: list[str], seconds: int 
 
 def run_paths(workload: str, server: peers.Server, paths: list[str]) -> Result:
     seconds, latencies = asyncio.run(fetch_all(server, paths))
-    result = Result(workload, server.name, len(paths), seconds, latencies)
+    result = Result(workload, server.name, len(latencies), seconds, latencies)
     if "/items" in paths[0]:
         answer = httpx.get(server.base + paths[0], headers=server.headers, timeout=60).json()
         result.features = len(answer.get("features", []))

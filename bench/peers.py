@@ -24,6 +24,7 @@ PEERS = {
         "pygeoapi==0.21.0",
         "psycopg2-binary==2.9.13",
         "SQLAlchemy==2.0.58",
+        "GeoAlchemy2==0.20.0",  # its PostgreSQL provider imports it without declaring it
         "uvicorn==0.54.0",
         "starlette==0.46.2",
     ],
