@@ -266,7 +266,7 @@ def report(results: list[Result], n_tiles: int, n_province_tiles: int) -> str:
         f"Province: 2.5 M risk points (bench/scope.py), {n_province_tiles} tiles of a z12–z17 sweep, read by",
         f"a city analyst. {CONCURRENCY} in flight; pool {peers.POOL}; one worker each; ours with RLS.",
         f"Cold: median of {COLD_RUNS} sweeps, each on a freshly started server; items: {ITEM_REQUESTS}",
-        "requests.",
+        f"requests or {BUDGET_S:.0f} s, whichever ends first.",
         "",
         "Reproduce: `make bench` (or `.venv/bin/python -m bench ogc`).",
         "",
