@@ -282,3 +282,58 @@ def test_a_warm_tile_is_answered_from_the_cache_before_routing(
     with pytest.raises(AssertionError, match="must not be rendered"):
         layers_client.get(url, headers=login("sibling"))
     assert layers_client.get(url, headers={"Authorization": "Bearer forged"}).status_code == 401
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_change_committed_by_any_writer_drops_the_tiles_it_touched_in_every_worker(
+    layers_client: TestClient, login: Login, owner: psycopg.Connection
+) -> None:
+    # The writer here is the table owner, outside this server (as an import or another worker would be):
+    # only the database's notification can tell this process's cache.
+    centre = f"/collections/buildings/tiles/WebMercatorQuad/{CENTRE.z}/{CENTRE.x}/{CENTRE.y}"
+    far_tile = WMQ.tile(112.0, 34.0, 17)
+    far = f"/collections/buildings/tiles/WebMercatorQuad/{far_tile.z}/{far_tile.x}/{far_tile.y}"
+    before = layers_client.get(centre, headers=login("leader"))
+    layers_client.get(far, headers=login("leader"))
+    assert len(tiles.tile_cache()) == 2
+    building = owner.execute(
+        "SELECT id, name FROM buildings WHERE ST_Within(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) LIMIT 1",
+        tuple(tiles.buffered_bounds("WebMercatorQuad", CENTRE.z, CENTRE.x, CENTRE.y)),
+    ).fetchone()
+    assert building is not None
+    owner.execute("UPDATE buildings SET name = name || ' (rolled back)' WHERE id = %s", (building[0],))
+    owner.rollback()
+    assert not _wait_until(lambda: len(tiles.tile_cache()) < 2, seconds=0.5), "a rollback notifies nobody"
+    try:
+        owner.execute("UPDATE buildings SET name = %s WHERE id = %s", ("renamed by an import", building[0]))
+        owner.commit()
+        assert _wait_until(lambda: len(tiles.tile_cache()) == 1), "the centre tile was not dropped"
+        after = layers_client.get(centre, headers=login("leader"))
+        assert after.headers["etag"] != before.headers["etag"]
+        names = {f["properties"]["name"] for f in mapbox_vector_tile.decode(after.content)["buildings"]["features"]}
+        assert "renamed by an import" in names
+    finally:
+        owner.execute("UPDATE buildings SET name = %s WHERE id = %s", (building[1], building[0]))
+        owner.commit()
+
+
+def test_tile_notifications_name_the_table_and_the_boxes_before_and_after() -> None:
+    from twin.layers.tile_events import collections_of, parse
+
+    table, boxes = parse('{"table": "buildings", "boxes": [[1, 2, 3, 4], [1, 2, 3, 4], [5, 6, 7, 8]]}')
+    assert table == "buildings" and len(boxes) == 2  # the same box twice (an update in place) once
+    assert boxes[0][0] < 1 and boxes[0][2] > 3  # grown a little: ST_Extent rounds to float precision
+    assert collections_of("risk_zones") == ["risk_zones"] and collections_of("positions") == []
+    for bad in ("{}", "not json", '{"table": "buildings", "boxes": [[1, 2]]}'):
+        with pytest.raises(ValueError):
+            parse(bad)

@@ -25,6 +25,9 @@ from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
+from twin.db.provision import libpq_dsn
+from twin.layers.tile_events import TileListener
+from twin.layers.tiles import tile_settings
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -38,9 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
+        listener = TileListener(libpq_dsn(settings.db.sync_url())) if tile_settings().listen else None
+        if listener is not None:
+            listener.start()
+            await listener.wait_connected(timeout_s=5)
+        app.state.tile_listener = listener
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -3,9 +3,11 @@
 The cache is per process: each server worker keeps its own. An edit committed through the editing engine
 calls `twin.layers.tiles.invalidate(collection, bbox_before, bbox_after)` in the worker that made it, which
 drops exactly the cached tiles (any zoom, any tile matrix set, any jurisdiction) whose buffered extent
-touches one of the boxes. Other workers, and writers that do not go through the editing engine (imports,
-live positions), are covered by the entries' time to live, so a tile is never staler than that. Tiles of
-collections that change all the time (vehicles, alerts) are not cached at all.
+touches one of the boxes, before it answers. Every other change — made in another worker, by an import,
+by the hazard loop — reaches every worker's cache through PostgreSQL (`NOTIFY twin_tiles` at commit,
+twin.layers.tile_events), with the same boxes; the time to live only bounds what a listener that lost its
+connection might have missed, and it empties the cache when it reconnects. Tiles of collections that
+change all the time (vehicles, alerts) are not cached at all.
 
 The ETag is a hash of the tile's bytes, so it is the same in every worker and after a restart.
 """

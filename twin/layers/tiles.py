@@ -44,6 +44,7 @@ class TileSettings(BaseSettings):
     cache_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: float = 300.0
     max_age_s: int = 60  # Cache-Control: private, max-age
+    listen: bool = True  # drop tiles on every worker when any process commits a change (tile_events)
 
 
 @lru_cache(maxsize=1)
