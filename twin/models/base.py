@@ -64,9 +64,16 @@ def code_column(length: int = 64) -> Mapped[str]:
 
 
 def school_owned(table: str, *extra: Any, geoms: tuple[str, ...] = ("geom",)) -> tuple[Any, ...]:
-    """Table args of a school-owned table: GiST on the org path, a validity check per geometry."""
+    """Table args of a school-owned table: GiST on the org path, a validity check per geometry.
+
+    The first geometry also gets a GiST index on (geometry, org path): a tile or bbox query of a city or
+    a school then finds its rows in the index alone instead of fetching every row in the box from the heap
+    and dropping the other jurisdictions' (a province tile for a city: 0.45 -> 0.08 ms, migration 0013).
+    """
+    scoped = [Index(f"ix_{table}_{g}_org_path", g, "org_path", postgresql_using="gist") for g in geoms[:1]]
     return (
         Index(f"ix_{table}_org_path", "org_path", postgresql_using="gist"),
+        *scoped,
         *(valid_geometry(g) for g in geoms),
         *extra,
     )
