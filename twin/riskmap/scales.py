@@ -9,8 +9,9 @@ what the database's own grading function (migration 0008) reads for dynamic re-g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -125,7 +126,9 @@ def assess(method: str, inputs: dict[str, Any], scale: Scale) -> Assessment:
     if method not in FACTORS:
         raise InvalidInput(f"method {method!r} is unknown; allowed: LEC, LS", field="method")
     allowed_lists: dict[str, tuple[float, ...]] = (
-        dict(scale.lec_values) if method == "LEC" else {k: tuple(map(float, v)) for k, v in scale.ls_values.items()}
+        dict(scale.lec_values)
+        if method == "LEC"
+        else {k: tuple(map(float, v)) for k, v in scale.ls_values.items()}
     )
     values: dict[str, float] = {}
     for factor in FACTORS[method]:
@@ -161,7 +164,7 @@ class ScaleError(ValueError):
     """scales.yaml (or an override) is inconsistent; the message says where."""
 
 
-def _levels(raw: dict[str, Any], name: str) -> tuple[Level, ...]:
+def _levels(raw: list[dict[str, Any]], name: str) -> tuple[Level, ...]:
     entries = tuple(Level(**{k: e[k] for k in ("level", "colour", "colour_name", "zh", "en")}) for e in raw)
     numbers = [e.level for e in entries]
     if numbers != list(range(1, len(entries) + 1)):
@@ -181,7 +184,8 @@ def _ls_bands(raw: dict[Any, list[int]], scheme: str, n_levels: int) -> dict[int
     if set(bands) != LS_PRODUCTS:
         missing, extra = sorted(LS_PRODUCTS - set(bands)), sorted(set(bands) - LS_PRODUCTS)
         raise ScaleError(
-            f"scheme {scheme!r}: LS bands must cover exactly the 14 products; missing {missing}, not products {extra}"
+            f"scheme {scheme!r}: LS bands must cover exactly the 14 products; "
+            f"missing {missing}, not products {extra}"
         )
     return bands
 
@@ -192,8 +196,10 @@ def _lec_bands(raw: list[dict[str, Any]], scheme: str, n_levels: int) -> tuple[L
         key=lambda b: -1.0 if b.low is None else b.low,
     )
     if bands[0].low is not None or bands[-1].high is not None:
-        raise ScaleError(f"scheme {scheme!r}: LEC bands must start at -inf (min: null) and end at +inf (max: null)")
-    for lower, upper in zip(bands, bands[1:], strict=False):
+        raise ScaleError(
+            f"scheme {scheme!r}: LEC bands must start at -inf (min: null) and end at +inf (max: null)"
+        )
+    for lower, upper in itertools.pairwise(bands):
         if lower.high != upper.low:
             raise ScaleError(
                 f"scheme {scheme!r}: LEC bands must be contiguous; [{lower.low}, {lower.high}) "
@@ -216,14 +222,16 @@ def catalogue() -> dict[str, Any]:
 def build_scale(
     scheme: str,
     *,
-    colours: dict[int, str] | None = None,
+    colours: dict[Any, str] | None = None,
     dynamic: dict[str, int] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Scale:
     """The scale of `scheme` from scales.yaml (or `data`), with optional colour and dynamic-rule changes."""
     data = data or catalogue()
     if scheme not in data["schemes"]:
-        raise InvalidInput(f"scheme {scheme!r} is unknown; allowed: {', '.join(data['schemes'])}", field="scheme")
+        raise InvalidInput(
+            f"scheme {scheme!r} is unknown; allowed: {', '.join(data['schemes'])}", field="scheme"
+        )
     entry = data["schemes"][scheme]
     level_set = entry["levels"]
     levels = _levels(data["levels"][level_set]["entries"], level_set)
@@ -247,12 +255,13 @@ def _recoloured(levels: tuple[Level, ...], colours: dict[Any, str]) -> tuple[Lev
     known = {lv.level for lv in levels}
     for n, colour in colours.items():
         if n not in known:
-            raise InvalidInput(f"colour for level {n}: the scheme has levels {sorted(known)}", field="colours")
+            raise InvalidInput(
+                f"colour for level {n}: the scheme has levels {sorted(known)}", field="colours"
+            )
         if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
             raise InvalidInput(f"colour {colour!r} for level {n}: use #RRGGBB", field="colours")
     return tuple(
-        Level(lv.level, colours.get(lv.level, lv.colour), lv.colour_name, lv.zh, lv.en)
-        for lv in levels
+        Level(lv.level, colours.get(lv.level, lv.colour), lv.colour_name, lv.zh, lv.en) for lv in levels
     )
 
 
@@ -260,10 +269,14 @@ def _dynamic(rule: dict[str, Any]) -> DynamicRule:
     allowed = ("open_hazard_steps", "active_alert_steps", "max_steps")
     unknown = set(rule) - set(allowed)
     if unknown:
-        raise InvalidInput(f"dynamic rule: unknown {sorted(unknown)}; allowed: {', '.join(allowed)}", field="dynamic")
+        raise InvalidInput(
+            f"dynamic rule: unknown {sorted(unknown)}; allowed: {', '.join(allowed)}", field="dynamic"
+        )
     for key, value in rule.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
-            raise InvalidInput(f"dynamic rule: {key} must be a whole number of L steps, 0..6", field="dynamic")
+            raise InvalidInput(
+                f"dynamic rule: {key} must be a whole number of L steps, 0..6", field="dynamic"
+            )
     return DynamicRule(**rule)
 
 

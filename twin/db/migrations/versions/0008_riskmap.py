@@ -40,7 +40,9 @@ def upgrade() -> None:
     for statement in scope_table_sql("risk_scales"):
         op.execute(statement)
     # A school sees the province's choice it grades under, not only rows of its own subtree.
-    op.execute(f"CREATE POLICY ancestor_read ON risk_scales FOR SELECT TO {APP_ROLE} USING (org_path @> {SCOPE})")
+    op.execute(
+        f"CREATE POLICY ancestor_read ON risk_scales FOR SELECT TO {APP_ROLE} USING (org_path @> {SCOPE})"
+    )
     op.execute("GRANT USAGE ON SEQUENCE risk_scales_id_seq TO " + APPS)
     for statement in scope_table_sql("risk_rollup", audit=False):
         op.execute(statement)
@@ -101,8 +103,12 @@ def _tables() -> None:
         sa.Column("building_id", sa.Integer(), nullable=True),
         sa.Column("floor", sa.Integer(), nullable=True),
         sa.Column("zone_id", sa.Integer(), nullable=True),
-        sa.Column("points", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{0,0,0,0}'"), nullable=False),
-        sa.Column("zones", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{0,0,0,0}'"), nullable=False),
+        sa.Column(
+            "points", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{0,0,0,0}'"), nullable=False
+        ),
+        sa.Column(
+            "zones", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{0,0,0,0}'"), nullable=False
+        ),
         sa.CheckConstraint(
             "kind IN ('zone', 'floor', 'building', 'campus', 'org')", name=op.f("ck_risk_rollup_kind_known")
         ),
@@ -369,7 +375,11 @@ $$""")
 
 
 def _counts(flag: str) -> str:
-    return "ARRAY[" + ", ".join(f"count(*) FILTER (WHERE x.{flag} = 1 AND x.lvl = {n})::int" for n in range(1, 5)) + "]"
+    return (
+        "ARRAY["
+        + ", ".join(f"count(*) FILTER (WHERE x.{flag} = 1 AND x.lvl = {n})::int" for n in range(1, 5))
+        + "]"
+    )
 
 
 def downgrade() -> None:
