@@ -149,12 +149,17 @@ def assess(method: str, inputs: dict[str, Any], scale: Scale) -> Assessment:
     else:
         # Products of the list values are exact to 2 decimals (0.1 x 0.5 x 1 = 0.05); round off float noise.
         score = round(values["L"] * values["E"] * values["C"], 4)
-        band = next(b for b in scale.lec_bands if b.holds(score))
-        level, graded = band.level, band.graded
+        level, graded = lec_band(score, scale)
     entry = scale.level(level)
     return Assessment(
         method, values, score, level, entry.colour, entry.label, graded, scale.scheme, len(scale.levels)
     )
+
+
+def lec_band(d: float, scale: Scale) -> tuple[int, bool]:
+    """The level of an LEC score D and whether it is graded at all (D below the lowest band is not)."""
+    band = next(b for b in scale.lec_bands if b.holds(d))
+    return band.level, band.graded
 
 
 # --- loading and validation -----------------------------------------------------------------------
