@@ -47,9 +47,10 @@ def test_every_ls_product_grades_as_the_default_table(likelihood: int, severity:
 
 @pytest.mark.parametrize(("likelihood", "severity"), PAIRS)
 def test_every_ls_product_grades_as_the_common_variant(likelihood: int, severity: int) -> None:
-    assert assess("LS", {"L": likelihood, "S": severity}, build_scale("common")).level == COMMON[
-        likelihood * severity
-    ]
+    assert (
+        assess("LS", {"L": likelihood, "S": severity}, build_scale("common")).level
+        == COMMON[likelihood * severity]
+    )
 
 
 @pytest.mark.parametrize(("likelihood", "severity"), PAIRS)
