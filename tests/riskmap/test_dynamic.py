@@ -110,7 +110,7 @@ def test_a_static_point_keeps_its_level_whatever_is_linked(conn: Connection) -> 
 def test_an_active_alert_and_an_open_hazard_add_up_to_the_cap(conn: Connection) -> None:
     # LEC L=1 E=6 C=15: D=90 general (3). L list up: 1 -> 3 -> 6. Two steps: D=540 major (1).
     point = make_point(conn, "LEC", {"L": 1, "E": 6, "C": 15}, 3)
-    sensor, alert = sensor_alert(conn, point)
+    _, alert = sensor_alert(conn, point)
     assert effective(conn, point) == (3, 2, 1)  # L=3: D=270 considerable
     hazard(conn, point)
     assert effective(conn, point) == (3, 1, 2)
