@@ -366,6 +366,16 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
      WHERE x.lvl BETWEEN 1 AND 4
      GROUP BY k.key;
 $$""")
+    # What the four-colour layer shows: a zone's highest level and its colour on the zone's scale.
+    op.execute("""
+CREATE FUNCTION twin_rollup_highest(points int[], zones int[]) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+    SELECT min(i) FROM generate_series(1, 4) i WHERE coalesce(points[i], 0) + coalesce(zones[i], 0) > 0
+$$""")
+    op.execute("""
+CREATE FUNCTION twin_risk_colour(p ltree, lvl int) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT l ->> 'colour' FROM jsonb_array_elements(twin_risk_scale(p) -> 'levels') l
+     WHERE (l ->> 'level')::int = lvl
+$$""")
     for fn in (
         "twin_rollup_add(text, int, ltree, int, int, int, int, int)",
         "twin_rollup_rebuild()",
@@ -395,6 +405,8 @@ def downgrade() -> None:
         "twin_rollup_point()",
         "twin_rollup_add(text, int, ltree, int, int, int, int, int)",
         "twin_rollup_sum(int[], int[])",
+        "twin_risk_colour(ltree, int)",
+        "twin_rollup_highest(int[], int[])",
         "twin_rollup_keys(ltree, int, int, int, int)",
         "twin_risk_sensor_changed()",
         "twin_risk_alert_changed()",
