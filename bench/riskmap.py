@@ -152,7 +152,7 @@ def report(
         [
             f"risk_points: {n:,} rows in {SCHOOLS:,} schools ({POINTS_PER_SCHOOL} each), 1 province,",
             f"17 cities, 170 counties; PostgreSQL + PostGIS on {platform.machine()}, 2 cores shared.",
-            "Median of 15 edits (incremental, each committed) and of 7 (recount); other random points each time.",
+            "Median of 15 edits (incremental, each committed) and of 7 (recount); other points each time.",
             "",
             "Reproduce: `.venv/bin/python -m bench riskmap` (bench/scope.py's data, kept between runs).",
             "",
