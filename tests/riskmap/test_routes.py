@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import re
 import zlib
 from collections.abc import Callable
@@ -12,8 +13,10 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import Engine, text
 
 from tests.layers.conftest import COUNTY, SCHOOL, SIBLING
+from twin.riskmap.scales import build_scale
 
 
 def pdf_objects(pdf: bytes) -> bytes:
@@ -193,5 +196,36 @@ def test_only_an_admin_changes_the_scale_and_the_school_then_grades_with_it(
         assert len(fc["legend"]) == 3
         assert all(f["properties"]["effective_level"] <= 3 for f in fc["features"])
     finally:
-        r = client.put(f"/riskmap/{SCHOOL}/scale", json={"scheme": "aq3013"}, headers=login("admin"))
-        assert r.status_code == 200
+        r = client.delete(f"/riskmap/{SCHOOL}/scale", headers=login("admin"))
+        assert r.status_code == 200 and r.json()["inherited"] and r.json()["scheme"] == "aq3013"
+    assert client.delete(f"/riskmap/{SCHOOL}/scale", headers=login("admin")).status_code == 404
+
+
+def test_the_nearest_ancestors_scale_wins(client: TestClient, login: Login, owner: Engine) -> None:
+    three = json.dumps(build_scale("three_level").definition())
+    common = json.dumps(build_scale("common").definition())
+    with owner.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO risk_scales (org_path, scheme, definition) VALUES"
+                " ('410000', 'three_level', CAST(:three AS jsonb)),"
+                " ('410000.410300.410311', 'common', CAST(:common AS jsonb))"
+            ),
+            {"three": three, "common": common},
+        )
+    try:
+        body = client.get(f"/riskmap/{SCHOOL}/scale", headers=login("leader")).json()
+        assert (body["scheme"], body["set_at"], body["inherited"]) == ("common", "410000.410300.410311", True)
+        a = client.post(
+            "/risk/assess", json={"method": "LS", "L": 3, "S": 3}, headers=login("officer")
+        ).json()
+        assert a["level"] == 2  # R=9: orange in the common variant, yellow by default
+        with owner.begin() as c:
+            c.execute(text("DELETE FROM risk_scales WHERE org_path = '410000.410300.410311'"))
+        a = client.post(
+            "/risk/assess", json={"method": "LS", "L": 3, "S": 3}, headers=login("officer")
+        ).json()
+        assert (a["level"], a["levels"]) == (2, 3)  # R=9: yellow, the 2nd of three levels
+    finally:
+        with owner.begin() as c:
+            c.execute(text("DELETE FROM risk_scales WHERE org_path IN ('410000', '410000.410300.410311')"))

@@ -97,6 +97,17 @@ async def save_scale(
     return await regrade(conn, path)
 
 
+async def delete_scale(conn: AsyncConnection, path: str) -> tuple[bool, int]:
+    """Drop the override of `path` (it inherits again); whether there was one, and how many re-graded."""
+    result = await conn.execute(
+        text("DELETE FROM risk_scales WHERE org_path = CAST(:p AS ltree) AND nlevel(org_path) > 0"),
+        {"p": path},
+    )
+    if not result.rowcount:
+        return False, 0
+    return True, await regrade(conn, path)
+
+
 async def regrade(conn: AsyncConnection, path: str) -> int:
     """Grade the assessed risks below `path` again with the scale now in force (after an override)."""
     changed = 0

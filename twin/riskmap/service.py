@@ -127,3 +127,14 @@ async def set_scale(
     scale = build_scale(scheme, colours=colours, dynamic=dynamic)
     regraded = await queries.save_scale(conn, unit.path, scale, colours, dynamic, caller.user_id)
     return {**(await scale_of(conn, caller, org_code)), "regraded": regraded}
+
+
+async def clear_scale(conn: AsyncConnection, caller: Caller, org_code: str) -> dict[str, Any]:
+    """An admin drops an org unit's own choice: it grades with its nearest ancestor's scale again."""
+    if caller.role is not Role.admin:
+        raise Forbidden(f"only an admin may change the grading scale; you are {caller.role.value}")
+    unit = await queries.org_unit(conn, caller, org_code)
+    found, regraded = await queries.delete_scale(conn, unit.path)
+    if not found:
+        raise NotFound(f"{unit.name} has no scale of its own; it inherits one")
+    return {**(await scale_of(conn, caller, org_code)), "regraded": regraded}

@@ -140,4 +140,8 @@ def riskmap_router() -> APIRouter:
             scoped.conn, scoped.caller, org_code, body.scheme, body.colours, body.dynamic
         )
 
+    @router.delete("/riskmap/{org_code}/scale", summary="Inherit the parent's grading scale again (admin)")
+    async def delete_scale(org_code: str, scoped: Scoped) -> Any:
+        return await service.clear_scale(scoped.conn, scoped.caller, org_code)
+
     return router
