@@ -7,6 +7,7 @@ by hatch patterns (one per level) for black-and-white printers.
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import matplotlib
@@ -16,6 +17,7 @@ matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
+from shapely.geometry import shape
 
 HATCHES = {1: "xxxx", 2: "////", 3: "....", 4: ""}
 FONT = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
@@ -30,9 +32,10 @@ def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
     return []
 
 
-def _centre(ring: list[list[float]]) -> tuple[float, float]:
-    xs, ys = [p[0] for p in ring[:-1] or ring], [p[1] for p in ring[:-1] or ring]
-    return sum(xs) / len(xs), sum(ys) / len(ys)
+def _label_at(geometry: dict[str, Any]) -> tuple[float, float]:
+    """A point inside the zone (an L-shaped zone's centroid may lie outside it)."""
+    point = shape(geometry).representative_point()
+    return point.x, point.y
 
 
 def _draw_zone(ax: Any, feature: dict[str, Any], bw: bool) -> None:
@@ -46,7 +49,8 @@ def _draw_zone(ax: Any, feature: dict[str, Any], bw: bool) -> None:
         else:
             patch = Polygon(ring, closed=True, facecolor=props["colour"], edgecolor="#333333", alpha=0.85)
         ax.add_patch(patch)
-        x, y = _centre(ring)
+    if feature["geometry"]["type"] in ("Polygon", "MultiPolygon"):
+        x, y = _label_at(feature["geometry"])
         ax.text(
             x,
             y,
@@ -80,10 +84,13 @@ def render(collection: dict[str, Any], title: str, fmt: str, *, bw: bool = False
     plt.rcParams["svg.fonttype"] = "none"  # text stays text in SVG: searchable, readable by screen readers
     fig = Figure(figsize=(10, 7), dpi=120)
     ax = fig.add_subplot()
-    for feature in collection["features"]:
+    # Higher risks drawn last, on top of the lower zones they lie in.
+    for feature in sorted(collection["features"], key=lambda f: -(f["properties"]["effective_level"] or 9)):
         _draw_zone(ax, feature, bw)
     ax.autoscale_view()
-    ax.set_aspect("equal", adjustable="datalim")
+    # Metres east and north at the same scale: a degree of longitude is cos(latitude) of one of latitude.
+    y0, y1 = ax.get_ylim()
+    ax.set_aspect(1 / max(math.cos(math.radians((y0 + y1) / 2)), 0.01), adjustable="datalim")
     ax.set_title(title)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")

@@ -191,13 +191,11 @@ async def risk_points(
     conn: AsyncConnection, path: str, *, building_id: int | None = None, point_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Risk points below `path` with their place and responsible person, highest level first."""
-    where, params = "", {"p": path}
+    where, params = "", {"p": path, "b": building_id, "id": point_id}
     if building_id is not None:
         where += " AND p.building_id = :b"
-        params["b"] = building_id  # type: ignore[assignment]
     if point_id is not None:
         where += " AND p.id = :id"
-        params["id"] = point_id  # type: ignore[assignment]
     rows = await conn.execute(
         text(_POINTS + where + " ORDER BY coalesce(p.effective_level, 9), p.code"), params
     )
