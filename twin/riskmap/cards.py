@@ -52,6 +52,7 @@ def card(point: dict[str, Any], scale: Scale, base_url: str) -> dict[str, Any]:
         "measures": [(zh, line[key]) for key, zh in MEASURE_TYPES if key != "emergency"],
         "emergency": line["emergency"],
         "responsible": line["responsible"],
+        "responsible_name": point.get("responsible") or "",
         "phone": point.get("responsible_phone") or EMERGENCY_PHONE,
         "url": url,
         "qr": qr_svg(url),
@@ -59,7 +60,7 @@ def card(point: dict[str, Any], scale: Scale, base_url: str) -> dict[str, Any]:
 
 
 def incomplete(c: dict[str, Any]) -> bool:
-    return not (c["responsible"] and c["emergency"] and any(text for _, text in c["measures"]))
+    return not (c["responsible_name"] and c["emergency"] and any(text for _, text in c["measures"]))
 
 
 def sheet(title: str, place: str, points: list[dict[str, Any]], scale: Scale, base_url: str) -> Sheet:

@@ -187,7 +187,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
              THEN coalesce((rule ->> 'active_alert_steps')::int, 1) ELSE 0 END)
 $$""")
     op.execute("""
-CREATE FUNCTION twin_risk_effective() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION twin_risk_effective() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     scale jsonb;
     raised int;
@@ -380,6 +381,8 @@ $$""")
         "twin_rollup_add(text, int, ltree, int, int, int, int, int)",
         "twin_rollup_rebuild()",
         "twin_risk_regrade(int[])",
+        # Whether a point has open hazards or alerts is the point's school's business.
+        "twin_risk_steps(int, jsonb)",
     ):
         op.execute(f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
 
