@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
-from tests.layers.conftest import COUNTY, SCHOOL, SIBLING
+from tests.layers.conftest import COUNTY, PASSWORD, SCHOOL, SIBLING
+from twin.api import create_app
+from twin.config import RiskMapSettings, Settings
 from twin.riskmap.scales import build_scale
 
 
@@ -229,3 +231,15 @@ def test_the_nearest_ancestors_scale_wins(client: TestClient, login: Login, owne
     finally:
         with owner.begin() as c:
             c.execute(text("DELETE FROM risk_scales WHERE org_path IN ('410000', '410000.410300.410311')"))
+
+
+def test_an_export_too_large_is_refused_naming_the_limit(risk_db: Settings) -> None:
+    small = risk_db.model_copy(update={"riskmap": RiskMapSettings(max_list_rows=5, max_cards=5)})
+    with TestClient(create_app(small)) as c:
+        token = c.post("/auth/token", data={"username": "officer", "password": PASSWORD}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for path in ("control-list", "cards", "board"):
+            r = c.get(f"/riskmap/{SCHOOL}/{path}", headers=headers)
+            assert r.status_code == 400, path
+            assert r.headers["content-type"].startswith(PROBLEM)
+            assert r.json()["limit"] == 5 and "county or school" in r.json()["detail"]

@@ -187,6 +187,13 @@ _POINTS = (
 )
 
 
+async def count_points(conn: AsyncConnection, path: str, building_id: int | None = None) -> int:
+    sql = "SELECT count(*) FROM risk_points p WHERE p.org_path <@ CAST(:p AS ltree)"
+    if building_id is not None:
+        sql += " AND p.building_id = :b"
+    return int((await conn.execute(text(sql), {"p": path, "b": building_id})).scalar_one())
+
+
 async def risk_points(
     conn: AsyncConnection, path: str, *, building_id: int | None = None, point_id: int | None = None
 ) -> list[dict[str, Any]]:

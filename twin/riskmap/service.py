@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access import Caller
 from twin.access.roles import Role
-from twin.errors import Forbidden, NotFound
+from twin.errors import Forbidden, InvalidInput, NotFound
 from twin.riskmap import cards, controllist, fourcolour, mapimage, queries
 from twin.riskmap.scales import Assessment, Scale, assess, build_scale
 
@@ -67,8 +67,22 @@ async def rollup(conn: AsyncConnection, caller: Caller, org_code: str) -> dict[s
     return out
 
 
-async def control_list(conn: AsyncConnection, caller: Caller, org_code: str) -> controllist.ControlList:
+async def _within(conn: AsyncConnection, unit: queries.OrgUnit, limit: int, what: str, **where: Any) -> None:
+    """Refuse (400) an export larger than `limit` rows before building it, naming a smaller choice."""
+    n = await queries.count_points(conn, unit.path, **where)
+    if n > limit:
+        raise InvalidInput(
+            f"{unit.name} has {n} risk points; a {what} holds at most {limit}: ask for a county or school",
+            limit=limit,
+            count=n,
+        )
+
+
+async def control_list(
+    conn: AsyncConnection, caller: Caller, org_code: str, limit: int = 50_000
+) -> controllist.ControlList:
     unit = await queries.org_unit(conn, caller, org_code)
+    await _within(conn, unit, limit, "control list")
     points = await queries.risk_points(conn, unit.path)
     scales = await scales_of(conn, {p["org_path"] for p in points})
     rows = [controllist.row(p, scales[p["org_path"]]) for p in points]
@@ -76,9 +90,16 @@ async def control_list(conn: AsyncConnection, caller: Caller, org_code: str) -> 
 
 
 async def card_sheet(
-    conn: AsyncConnection, caller: Caller, org_code: str, base_url: str, point_id: int | None
+    conn: AsyncConnection,
+    caller: Caller,
+    org_code: str,
+    base_url: str,
+    point_id: int | None,
+    limit: int = 2_000,
 ) -> cards.Sheet:
     unit = await queries.org_unit(conn, caller, org_code)
+    if point_id is None:
+        await _within(conn, unit, limit, "set of cards")
     points = await queries.risk_points(conn, unit.path, point_id=point_id)
     if point_id is not None and not points:
         raise NotFound(f"no risk point {point_id} in {unit.name}")
@@ -87,9 +108,15 @@ async def card_sheet(
 
 
 async def board(
-    conn: AsyncConnection, caller: Caller, org_code: str, base_url: str, building_id: int | None
+    conn: AsyncConnection,
+    caller: Caller,
+    org_code: str,
+    base_url: str,
+    building_id: int | None,
+    limit: int = 2_000,
 ) -> tuple[cards.Sheet, Scale]:
     unit = await queries.org_unit(conn, caller, org_code)
+    await _within(conn, unit, limit, "board", building_id=building_id)
     points = await queries.risk_points(conn, unit.path, building_id=building_id)
     if building_id is not None and not points:
         raise NotFound(f"no risk points in building {building_id} of {unit.name}")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from twin.api.deps import Scoped
+from twin.api.deps import Scoped, get_settings
 from twin.riskmap import cards, controllist, mapimage, service
 
 GEOJSON = "application/geo+json"
@@ -83,9 +83,10 @@ def riskmap_router() -> APIRouter:
 
     @router.get("/riskmap/{org_code}/control-list", summary="The control list (CSV, XLSX, PDF or JSON)")
     async def control_list(
-        org_code: str, scoped: Scoped, f: Literal["csv", "xlsx", "pdf", "json"] = "csv"
+        org_code: str, request: Request, scoped: Scoped, f: Literal["csv", "xlsx", "pdf", "json"] = "csv"
     ) -> Response:
-        cl = await service.control_list(scoped.conn, scoped.caller, org_code)
+        limit = get_settings(request).riskmap.max_list_rows
+        cl = await service.control_list(scoped.conn, scoped.caller, org_code, limit)
         if f == "json":
             rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in cl.rows]
             return JSONResponse({"title": cl.title, "rows": rows})
@@ -99,7 +100,8 @@ def riskmap_router() -> APIRouter:
         point: int | None = None,
         f: Literal["html", "pdf", "json"] = "html",
     ) -> Response:
-        sheet = await service.card_sheet(scoped.conn, scoped.caller, org_code, _base(request), point)
+        limit = get_settings(request).riskmap.max_cards
+        sheet = await service.card_sheet(scoped.conn, scoped.caller, org_code, _base(request), point, limit)
         if f == "json":
             return JSONResponse(
                 {
@@ -122,7 +124,10 @@ def riskmap_router() -> APIRouter:
         building: int | None = None,
         f: Literal["html", "pdf"] = "html",
     ) -> Response:
-        sheet, scale = await service.board(scoped.conn, scoped.caller, org_code, _base(request), building)
+        limit = get_settings(request).riskmap.max_cards
+        sheet, scale = await service.board(
+            scoped.conn, scoped.caller, org_code, _base(request), building, limit
+        )
         html = cards.board_html(sheet, scale, str(request.url))
         return (
             _download(cards.as_pdf(html), "application/pdf", f"board-{org_code}.pdf")
