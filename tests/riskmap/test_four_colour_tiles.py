@@ -78,3 +78,43 @@ def test_a_point_raised_through_the_editor_recolours_its_zone_tile(
             "Content-Type": "application/merge-patch+json",
         },
     )
+
+
+def test_the_whole_zones_tiles_are_dropped_not_only_the_points(
+    client: TestClient, login: Login, owner: Engine
+) -> None:
+    with owner.connect() as c:
+        candidates = c.execute(
+            text(
+                "SELECT p.id, p.version, p.level, p.zone_id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat,"
+                " ST_X(v.corner) AS clon, ST_Y(v.corner) AS clat"
+                " FROM risk_points p JOIN risk_zones z ON z.id = p.zone_id,"
+                " LATERAL (SELECT ST_LineInterpolatePoint(ST_MakeLine(ST_PointN(ST_ExteriorRing(z.geom), 1),"
+                "          ST_PointOnSurface(z.geom)), 0.05) AS corner) v"
+                " WHERE NOT p.dynamic AND p.level > 1 AND z.level > 1"
+                " AND NOT EXISTS (SELECT 1 FROM risk_points q WHERE q.zone_id = z.id AND q.level = 1)"
+                " ORDER BY p.id"
+            )
+        ).all()
+    p, corner = next(
+        (p, WMQ.tile(p.clon, p.clat, 20))
+        for p in candidates
+        if WMQ.tile(p.clon, p.clat, 20) != WMQ.tile(p.lon, p.lat, 20)
+    )
+    headers = login("officer")
+    assert zone_layer(client, corner, headers)[p.zone_id]["effective_level"] > 1  # cached now
+    r = client.patch(
+        f"/collections/risk_points/items/{p.id}",
+        json={"properties": {"level": 1}},
+        headers={
+            **headers,
+            "If-Match": f'"{p.id}-{p.version}"',
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
+    assert r.status_code == 200, r.text
+    try:
+        assert zone_layer(client, corner, headers)[p.zone_id]["effective_level"] == 1
+    finally:
+        with owner.begin() as c:
+            c.execute(text("UPDATE risk_points SET level = :l WHERE id = :id"), {"l": p.level, "id": p.id})

@@ -236,7 +236,9 @@ def test_the_nearest_ancestors_scale_wins(client: TestClient, login: Login, owne
 def test_an_export_too_large_is_refused_naming_the_limit(risk_db: Settings) -> None:
     small = risk_db.model_copy(update={"riskmap": RiskMapSettings(max_list_rows=5, max_cards=5)})
     with TestClient(create_app(small)) as c:
-        token = c.post("/auth/token", data={"username": "officer", "password": PASSWORD}).json()["access_token"]
+        token = c.post("/auth/token", data={"username": "officer", "password": PASSWORD}).json()[
+            "access_token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
         for path in ("control-list", "cards", "board"):
             r = c.get(f"/riskmap/{SCHOOL}/{path}", headers=headers)

@@ -204,8 +204,9 @@ def invalidate(collection_id: str, *bboxes: tuple[float, float, float, float]) -
 
     Call after an edit commits, with the feature's box before and after the edit. Covers every zoom and
     tile matrix set and every jurisdiction held by this process (the cache is per process), and the
-    collections derived from this one (four_colour from risk_zones and risk_points). A risk point's edit
-    drops the four-colour tiles around the point; other tiles of a large zone wait for the time to live.
+    collections derived from this one (four_colour from risk_zones and risk_points; a risk point's box
+    covers its zone, see twin.layers.edits.bbox_columns). Levels raised by the database (hazards, alerts
+    on dynamic risks) do not pass here: those tiles follow within the time to live.
     """
     dropped = 0
     for cid in (collection_id, *(c.id for c in COLLECTIONS.values() if collection_id in c.derived_from)):
