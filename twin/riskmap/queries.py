@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access import Caller
 from twin.errors import NotFound
-from twin.riskmap.scales import Scale, build_scale
+from twin.riskmap.scales import Scale, build_scale, default_scale, shipped
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,10 @@ async def scale_row(conn: AsyncConnection, path: str) -> dict[str, Any] | None:
 async def scale_for(conn: AsyncConnection, path: str) -> Scale:
     """The scale a school (or any org unit) grades with."""
     row = await scale_row(conn, path)
-    if row is None:
-        return build_scale("aq3013")
+    if row is None:  # only when the root row of migration 0008 was removed
+        return default_scale()
+    if not row["colours"] and not row["dynamic"] and row["scheme"] in shipped():
+        return shipped()[row["scheme"]]
     return build_scale(row["scheme"], colours=row["colours"], dynamic=row["dynamic"])
 
 

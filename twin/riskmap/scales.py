@@ -285,9 +285,15 @@ def _dynamic(rule: dict[str, Any]) -> DynamicRule:
     return DynamicRule(**rule)
 
 
+@lru_cache(maxsize=1)
+def shipped() -> dict[str, Scale]:
+    """Every scheme of scales.yaml, built (and so validated) once, on first use."""
+    return {name: build_scale(name) for name in catalogue()["schemes"]}
+
+
 def default_scale() -> Scale:
     """The scale a school grades with when neither it nor its province has chosen another."""
-    return build_scale(catalogue()["default_scheme"])
+    return shipped()[catalogue()["default_scheme"]]
 
 
 def scheme_names() -> tuple[str, ...]:
@@ -295,6 +301,6 @@ def scheme_names() -> tuple[str, ...]:
 
 
 def validate_catalogue() -> None:
-    """Build every scheme once: scales.yaml is checked when the package is first used."""
+    """Build every scheme anew: raises ScaleError naming the first inconsistency of scales.yaml."""
     for name in scheme_names():
         build_scale(name)
