@@ -106,6 +106,15 @@ class AuthSettings(BaseSettings):
     caller_cache_s: float = 5.0  # how long a cached answer (a tile) may be served after a user is disabled
 
 
+class RiskMapSettings(BaseSettings):
+    """Risk map exports: how many rows a control list, and how many cards a sheet, may hold at once."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_RISKMAP_")
+
+    max_list_rows: int = 50_000  # a county's schools; a province's list is asked for county by county
+    max_cards: int = 2_000  # each card renders a QR code and a PDF page
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -115,6 +124,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     edit: EditSettings = Field(default_factory=EditSettings)
+    riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

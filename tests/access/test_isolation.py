@@ -63,6 +63,7 @@ def fill(path: str, world: w.World, target: str) -> str:
         "collection_id": lambda: "buildings",
         "fid": lambda: world.buildings[target],
         "version": lambda: 1,
+        "org_code": lambda: w.SCHOOLS[target][0],
         "tms": lambda: "WebMercatorQuad",
         "z": lambda: target_tile(target).z,
         "x": lambda: target_tile(target).x,

@@ -134,7 +134,12 @@ def _unique_columns(c: Collection, exc: DBAPIError) -> str:
 
 
 def bbox_columns(c: Collection) -> list[ColumnElement[Any]]:
-    g = c.table.c[c.geometry_column]
+    g: ColumnElement[Any] = c.table.c[c.geometry_column]
+    if "zone_id" in c.table.c:
+        # A risk point colours its zone on the four-colour map: the tiles to drop are the whole zone's.
+        zones = collection("risk_zones").table
+        zone = select(zones.c.geom).where(zones.c.id == c.table.c.zone_id).scalar_subquery()
+        g = func.coalesce(func.ST_Collect(g, zone), g)
     return [func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g), func.ST_YMax(g)]
 
 

@@ -24,6 +24,7 @@ from twin.models import (
     PipeSegment,
     Position,
     RiskPoint,
+    RiskRollup,
     RiskZone,
     Sensor,
     Valve,
@@ -47,6 +48,8 @@ class Collection:
     temporal_column: str | None = None
     editable: bool = False
     source: FromClause | None = None  # when the features are not the table's rows as they are
+    # Collections whose edits change this one's features: their invalidated tiles drop this one's too.
+    derived_from: tuple[str, ...] = ()
     extra_hidden: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -98,6 +101,31 @@ def _vehicles_with_position() -> FromClause:
     )
 
 
+def _four_colour() -> FromClause:
+    """Risk zones with the level of the four-colour map (the highest of the zone and its points, from the
+    roll-up kept by the database) and its colour on the zone's scale (twin.riskmap)."""
+    highest = func.coalesce(func.twin_rollup_highest(RiskRollup.points, RiskRollup.zones), RiskZone.level)
+    return (
+        select(
+            RiskZone.id,
+            RiskZone.org_path,
+            RiskZone.campus_id,
+            RiskZone.building_id,
+            RiskZone.floor,
+            RiskZone.code,
+            RiskZone.name,
+            RiskZone.category,
+            RiskZone.level,
+            highest.label("effective_level"),
+            func.twin_risk_colour(RiskZone.org_path, highest).label("colour"),
+            RiskZone.geom,
+        )
+        .select_from(RiskZone)
+        .outerjoin(RiskRollup, RiskRollup.key == func.concat("zone:", RiskZone.id))
+        .subquery("four_colour")
+    )
+
+
 def _entry(
     id_: str,
     title: str,
@@ -109,6 +137,7 @@ def _entry(
     temporal: str | None = "updated_at",
     editable: bool = False,
     source: FromClause | None = None,
+    derived_from: tuple[str, ...] = (),
 ) -> Collection:
     return Collection(
         id=id_,
@@ -120,6 +149,7 @@ def _entry(
         temporal_column=temporal,
         editable=editable,
         source=source,
+        derived_from=derived_from,
     )
 
 
@@ -170,6 +200,16 @@ COLLECTIONS: dict[str, Collection] = {
             RiskZone,
             "Polygon",
             editable=True,
+        ),
+        _entry(
+            "four_colour",
+            "Four-colour risk map",
+            "Risk zones at the highest level of themselves and their risk points, with the colour (四色图)",
+            RiskZone,
+            "Polygon",
+            temporal=None,
+            source=_four_colour(),
+            derived_from=("risk_zones", "risk_points"),
         ),
         _entry(
             "hazards",

@@ -54,6 +54,17 @@ def campus_style(tiles_url: str, *, minzoom: int = 0, maxzoom: int = 22) -> dict
                 "fill-outline-color": "#333333",
             },
         ),
+        _layer(
+            "four_colour",
+            "fill",
+            "four_colour",
+            {
+                # The colour of the zone's own scale (a province may choose others), from twin.riskmap.
+                "fill-color": ["coalesce", ["get", "colour"], "#9E9E9E"],
+                "fill-opacity": 0.55,
+                "fill-outline-color": "#000000",
+            },
+        ),
         _layer("bus_routes", "line", "bus_routes", {"line-color": "#FFB300", "line-width": 3}),
         _layer(
             "pipe_segments",

@@ -204,9 +204,15 @@ def invalidate(collection_id: str, *bboxes: tuple[float, float, float, float]) -
     """Drop the cached tiles of `collection_id` touching any lon/lat bbox; returns how many were dropped.
 
     Call after an edit commits, with the feature's box before and after the edit. Covers every zoom and
-    tile matrix set and every jurisdiction held by this process (the cache is per process).
+    tile matrix set and every jurisdiction held by this process (the cache is per process), and the
+    collections derived from this one (four_colour from risk_zones and risk_points; a risk point's box
+    covers its zone, see twin.layers.edits.bbox_columns). Levels raised by the database (hazards, alerts
+    on dynamic risks) do not pass here: those tiles follow within the time to live.
     """
-    return tile_cache().invalidate(collection_id, bboxes, lambda k: buffered_bounds(k.tms, k.z, k.x, k.y))
+    dropped = 0
+    for cid in (collection_id, *(c.id for c in COLLECTIONS.values() if collection_id in c.derived_from)):
+        dropped += tile_cache().invalidate(cid, bboxes, lambda k: buffered_bounds(k.tms, k.z, k.x, k.y))
+    return dropped
 
 
 # Metadata: tile matrix sets, tilesets, TileJSON.

@@ -7,6 +7,7 @@ from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
 from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
+from twin.models.riskmap import RiskRollup, RiskScale
 from twin.models.versions import FeatureVersion
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "PipeSegment",
     "Position",
     "RiskPoint",
+    "RiskRollup",
+    "RiskScale",
     "RiskZone",
     "Sensor",
     "ServiceConnection",

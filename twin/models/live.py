@@ -45,6 +45,10 @@ class Sensor(Versioned, Base):
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
     floor: Mapped[int | None]
     height_m: Mapped[float | None]
+    # The risk point whose likelihood this sensor's active alerts raise (dynamic risks, migration 0008).
+    risk_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risk_points.id", ondelete="SET NULL"), index=True
+    )
     geom: Mapped[Any] = geometry("POINT")
 
 

@@ -88,12 +88,23 @@ class RiskPoint(_RiskFields, Base):
     """A place or piece of equipment whose risk is assessed and controlled (风险点)."""
 
     __tablename__ = "risk_points"
-    __table_args__ = school_owned("risk_points", UniqueConstraint("campus_id", "code"), *_risk_checks())
+    __table_args__ = school_owned(
+        "risk_points",
+        UniqueConstraint("campus_id", "code"),
+        CheckConstraint(
+            "effective_level IS NULL OR effective_level BETWEEN 1 AND 4", name="effective_level_1_to_4"
+        ),
+        *_risk_checks(),
+    )
 
     campus_id: Mapped[int] = mapped_column(ForeignKey("campuses.id", ondelete="CASCADE"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("risk_zones.id", ondelete="SET NULL"))
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
     responsible_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # The level in force: the static `level`, raised for a dynamic risk by linked open hazards and active
+    # sensor alerts by `likelihood_steps` up the L list. Both set by the database (migration 0008).
+    effective_level: Mapped[int | None]
+    likelihood_steps: Mapped[int] = mapped_column(server_default="0")
     geom: Mapped[Any] = geometry("POINT")
 
 
@@ -151,6 +162,8 @@ class Hazard(Versioned, Base):
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(Text)
-    risk_point_id: Mapped[int | None] = mapped_column(ForeignKey("risk_points.id", ondelete="SET NULL"))
+    risk_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risk_points.id", ondelete="SET NULL"), index=True
+    )
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id", ondelete="SET NULL"))
     geom: Mapped[Any] = geometry("POINT")

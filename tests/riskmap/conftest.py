@@ -1,0 +1,53 @@
+"""The sample campus with signed-in users, in a database this module may write to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+
+from tests.conftest import sample_database
+from tests.layers.conftest import PASSWORD, _add_sibling_and_users
+from twin.api import create_app
+from twin.config import Settings
+from twin.db.engine import sync_engine
+
+
+@pytest.fixture(scope="module")
+def risk_db(services: Settings, sample_files: object) -> Iterator[Settings]:
+    def users(conn: Connection) -> None:
+        _add_sibling_and_users(conn)
+        conn.execute(text("ANALYZE"))
+
+    with sample_database(services, sample_files, users) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def owner(risk_db: Settings) -> Iterator[Engine]:
+    """The database owner's engine: writes as a loader or the other helpers' code would, triggers included."""
+    engine = sync_engine(risk_db.db)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(risk_db: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(risk_db)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def login(client: TestClient) -> Callable[[str], dict[str, str]]:
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            response = client.post("/auth/token", data={"username": username, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return cache[username]
+
+    return headers
