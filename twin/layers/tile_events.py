@@ -28,8 +28,8 @@ SLACK = 1e-6
 
 
 def collections_of(table: str) -> list[str]:
-    """The tile layers drawn from `table`."""
-    return [c.id for c in COLLECTIONS.values() if c.table.name == table]
+    """The tile layers drawn from `table` (tiles.invalidate adds the layers derived from them)."""
+    return [c.id for c in COLLECTIONS.values() if c.table.name == table and not c.derived_from]
 
 
 def parse(payload: str) -> tuple[str, list[BBox]]:

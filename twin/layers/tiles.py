@@ -207,7 +207,7 @@ def invalidate(collection_id: str, *bboxes: tuple[float, float, float, float]) -
     tile matrix set and every jurisdiction held by this process (the cache is per process), and the
     collections derived from this one (four_colour from risk_zones and risk_points; a risk point's box
     covers its zone, see twin.layers.edits.bbox_columns). Levels raised by the database (hazards, alerts
-    on dynamic risks) do not pass here: those tiles follow within the time to live.
+    on dynamic risks) arrive through the tile listener (twin.layers.tile_events), with the zones' boxes.
     """
     dropped = 0
     for cid in (collection_id, *(c.id for c in COLLECTIONS.values() if collection_id in c.derived_from)):
