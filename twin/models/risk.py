@@ -101,7 +101,8 @@ class Inspection(Versioned, Base):
     """One occurrence of a recurring check of a risk point; overdue when not done by its due time."""
 
     __tablename__ = "inspections"
-    __table_args__ = school_owned("inspections")
+    # One task per risk point, frequency and due time: generating a period twice adds nothing.
+    __table_args__ = school_owned("inspections", UniqueConstraint("risk_point_id", "frequency", "due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())
