@@ -216,19 +216,20 @@ def _guards() -> None:
 CREATE FUNCTION twin_hazard_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_user IN ({apps}) AND current_setting('twin.hazard_loop', true) IS DISTINCT FROM 'on' THEN
-        IF NEW.state IS DISTINCT FROM OLD.state THEN
+        IF TG_OP = 'UPDATE' AND NEW.state IS DISTINCT FROM OLD.state THEN
             RAISE EXCEPTION 'a hazard changes state only through POST /hazards/{{id}}/transitions'
                   USING ERRCODE = 'check_violation';
         END IF;
         IF current_setting('twin.role', true) NOT IN ('admin', 'safety_officer') THEN
-            RAISE EXCEPTION 'your role changes hazards only through POST /hazards/{{id}}/transitions'
+            RAISE EXCEPTION 'your role changes hazards only through POST /hazards and its transitions'
                   USING ERRCODE = 'insufficient_privilege';
         END IF;
     END IF;
-    RETURN NEW;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$""")
     op.execute(
-        "CREATE TRIGGER loop_guard BEFORE UPDATE ON hazards FOR EACH ROW EXECUTE FUNCTION twin_hazard_guard()"
+        "CREATE TRIGGER loop_guard BEFORE INSERT OR UPDATE OR DELETE ON hazards"
+        " FOR EACH ROW EXECUTE FUNCTION twin_hazard_guard()"
     )
     op.execute("""
 CREATE FUNCTION twin_hazard_history_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

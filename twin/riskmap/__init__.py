@@ -1,0 +1,26 @@
+"""Risk grading, the four-colour map and the hazard loop (风险分级管控 + 隐患排查治理).
+
+The hazard loop: `report` a hazard, move it with `transition` through the state machine of
+transitions.yaml, read the `ledger`; `run_due` escalates overdue hazards; inspections recur per risk point.
+"""
+
+from twin.riskmap.deadlines import HazardRules, rules
+from twin.riskmap.escalation import Scheduler, run_due
+from twin.riskmap.hazards import HazardReport, TransitionRequest, report, transition
+from twin.riskmap.ledger import LedgerFilter, read_ledger
+from twin.riskmap.transitions import Machine, machine
+
+__all__ = [
+    "HazardReport",
+    "HazardRules",
+    "LedgerFilter",
+    "Machine",
+    "Scheduler",
+    "TransitionRequest",
+    "machine",
+    "read_ledger",
+    "report",
+    "rules",
+    "run_due",
+    "transition",
+]
