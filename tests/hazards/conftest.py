@@ -133,3 +133,19 @@ def reported(client: TestClient, login: Login, **fields: Any) -> dict[str, Any]:
 
 def move(client: TestClient, login: Login, hazard_id: int, user: str, to: str, **fields: Any) -> Any:
     return client.post(f"/hazards/{hazard_id}/transitions", json={"to": to, **fields}, headers=login(user))
+
+
+def owner_query(settings: Settings, sql: str, **params: Any) -> Any:
+    """One value read as the schema owner (no row-level security): what the database really holds."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(settings.db.sync_url())
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
+def person_of(settings: Settings, username: str) -> int:
+    return int(owner_query(settings, "SELECT person_id FROM users WHERE username = :u", u=username))

@@ -89,10 +89,10 @@ async def hazard_for_escalation(conn: AsyncConnection, hazard_id: int) -> dict[s
 
 async def insert_notification(conn: AsyncConnection, values: dict[str, Any]) -> dict[str, Any]:
     """Store a notification; returns it with its id and the school code its MQTT topic is named by."""
+    # Through the definer function: a notification sent up the tree lies outside the sender's scope.
     stmt = text(
-        "INSERT INTO notifications (org_path, school_path, level, person_id, hazard_id, kind, title, body,"
-        " created_at) VALUES (CAST(:org_path AS ltree), CAST(:school_path AS ltree), :level, :person_id,"
-        " :hazard_id, :kind, :title, CAST(:body AS jsonb), :created_at) RETURNING id"
+        "SELECT twin_notify(CAST(:org_path AS ltree), CAST(:school_path AS ltree), :level, :person_id,"
+        " :hazard_id, :kind, :title, CAST(:body AS jsonb), :created_at)"
     )
     new_id = (await conn.execute(stmt, values)).scalar_one()
     school = await school_of(conn, values["school_path"])

@@ -70,6 +70,7 @@ def upgrade() -> None:
         [{"role": r, "table_name": t} for r, tables in WRITE_GRANTS.items() for t in tables],
     )
     _guards()
+    _notify_function()
 
 
 def _transitions() -> None:
@@ -243,7 +244,40 @@ END $$""")
     op.execute(f"REVOKE UPDATE, DELETE ON hazard_transitions FROM {APPS}")
 
 
+def _notify_function() -> None:
+    """Notifications go up the tree (a school's hazard to its county), where the sender's scope cannot
+    write: this definer function stores one for a hazard of the caller's jurisdiction, addressed to its
+    school or a unit above it, and nothing else. The escalation worker (role `scheduler`) sends for any.
+    """
+    op.execute("""
+CREATE FUNCTION twin_notify(to_path ltree, from_school ltree, level text, person int, hazard int, kind text,
+                            title text, body jsonb, at timestamptz)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    scope ltree := nullif(current_setting('twin.scope', true), '')::ltree;
+    new_id bigint;
+BEGIN
+    IF NOT (to_path @> from_school) THEN
+        RAISE EXCEPTION 'a notification goes to the school or a unit above it' USING ERRCODE = 'check_violation';
+    END IF;
+    IF current_setting('twin.role', true) IS DISTINCT FROM 'scheduler'
+       AND (scope IS NULL OR NOT (from_school <@ scope)) THEN
+        RAISE EXCEPTION 'notifications only about your own jurisdiction' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF hazard IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hazards h WHERE h.id = hazard AND h.org_path = from_school) THEN
+        RAISE EXCEPTION 'hazard % is not of that school', hazard USING ERRCODE = 'check_violation';
+    END IF;
+    INSERT INTO notifications (org_path, school_path, level, person_id, hazard_id, kind, title, body, created_at)
+    VALUES (to_path, from_school, level, person, hazard, kind, title, body, at) RETURNING id INTO new_id;
+    RETURN new_id;
+END $$""")
+    signature = "twin_notify(ltree, ltree, text, int, int, text, text, jsonb, timestamptz)"
+    op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {APPS}")
+
+
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS twin_notify(ltree, ltree, text, int, int, text, text, jsonb, timestamptz)")
     op.execute("DROP TRIGGER IF EXISTS loop_guard ON hazards")
     op.execute("DROP FUNCTION IF EXISTS twin_hazard_guard()")
     grants = [(r, t) for r, tables in WRITE_GRANTS.items() for t in tables]
