@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.table("write_grants", sa.column("role"), sa.column("table_name")),
         [{"role": r, "table_name": t} for r, tables in WRITE_GRANTS.items() for t in tables],
     )
+    op.execute(f"GRANT USAGE, SELECT ON SEQUENCE inspection_plans_id_seq TO {APPS}")
     _guards()
     _notify_function()
 
