@@ -170,6 +170,7 @@ def hazards_router() -> APIRouter:
     async def add_photos(hazard_id: int, request: Request, scoped: Scoped) -> Response:
         if scoped.caller.role.value not in machine().report_roles:
             raise Forbidden(f"adding photos needs the role {', '.join(machine().report_roles)}")
+        hazard = await hazards.locked(scoped.conn, hazard_id)  # 404 before anything is read
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "multipart/form-data":
             raise UnsupportedMediaType("send photos as multipart/form-data in the field 'photos'")
@@ -177,16 +178,9 @@ def hazards_router() -> APIRouter:
         files = [v for k, v in form.multi_items() if k == "photos" and isinstance(v, UploadFile)]
         if not files:
             raise InvalidInput("no photo sent: put the files in the multipart field 'photos'")
-        checked = await _photos(request, files)
-        hazard = await hazards.locked(scoped.conn, hazard_id)
-        await hazards.add_photos(
-            scoped.conn,
-            scoped.caller,
-            hazard_id,
-            hazard["org_path"],
-            checked,
-            get_settings(request).paths.media_dir,
-        )
+        media_dir = get_settings(request).paths.media_dir
+        photos = await _photos(request, files)
+        await hazards.add_photos(scoped.conn, scoped.caller, hazard_id, hazard["org_path"], photos, media_dir)
         return await _hazard(request, scoped, hazard_id, 201)
 
     @router.get("/hazards/{hazard_id}/photos/{sha256}", summary="A photo of a hazard")
