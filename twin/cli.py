@@ -25,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(sample_app, name="sample")
 user_app = typer.Typer(help="Users and their roles.")
 app.add_typer(user_app, name="user")
+scheduler_app = typer.Typer(help="The escalation scheduler of overdue hazards (for cron).")
+app.add_typer(scheduler_app, name="scheduler")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -236,6 +238,36 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@scheduler_app.command("run-once")
+def scheduler_run_once(
+    at: str | None = typer.Option(None, "--at", help="act as if it were this ISO time (default: now)"),
+) -> None:
+    """Fire the escalation steps due now (or at --at), store and publish their notifications."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from twin.db.engine import async_engine
+    from twin.riskmap.escalation import Scheduler
+
+    s = _settings()
+    try:
+        when = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError as exc:
+        raise _fail(f"--at must be an ISO time such as 2026-10-15T18:00:00+08:00, not {at!r}") from exc
+    if when.tzinfo is None:
+        raise _fail("--at needs a time zone, e.g. 2026-10-15T18:00:00+08:00")
+
+    async def once() -> int:
+        engine = async_engine(s.db)
+        try:
+            scheduler = Scheduler(engine, s.broker.effective_url(), 0, clock=lambda: when)
+            return len(await scheduler.run_once())
+        finally:
+            await engine.dispose()
+
+    console.print(f"{asyncio.run(once())} notifications sent for escalation steps due by {when.isoformat()}")
 
 
 @app.command("serve")
