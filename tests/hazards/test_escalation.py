@@ -250,3 +250,21 @@ def test_the_ladder_is_data_with_non_decreasing_delays(grade: str) -> None:
     ladder = rules().ladder(grade, DEADLINE)
     assert [s.level for s, _ in ladder] == ["person", "school", "county", "city", "province"]
     assert [due for _, due in ladder] == sorted(due for _, due in ladder)
+
+
+def test_the_server_runs_the_scheduler_in_the_background_when_asked(
+    client: TestClient, login: Login, loop_db: Settings
+) -> None:
+    import time
+
+    from twin.api import create_app
+    from twin.config import HazardSettings
+
+    hazard = assigned(client, login, loop_db)
+    asked = loop_db.model_copy(update={"hazards": HazardSettings(scheduler_interval_s=0.2)})
+    with TestClient(create_app(asked)) as server:
+        server.app.state.clock = lambda: DEADLINE  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 20
+        while not notified(loop_db, hazard["id"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert [n[0] for n in notified(loop_db, hazard["id"])] == ["person"]
