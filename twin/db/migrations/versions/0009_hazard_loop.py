@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.table("write_grants", sa.column("role"), sa.column("table_name")),
         [{"role": r, "table_name": t} for r, tables in WRITE_GRANTS.items() for t in tables],
     )
+    op.create_index("ix_hazards_found_at_id", "hazards", ["found_at", "id"])
     op.execute(f"GRANT USAGE, SELECT ON SEQUENCE inspection_plans_id_seq TO {APPS}")
     _guards()
     _notify_function()
@@ -288,6 +289,7 @@ def downgrade() -> None:
         for statement in unscope_table_sql(table):
             op.execute(statement)
     op.drop_constraint("uq_inspections_risk_point_id_frequency_due_at", "inspections", type_="unique")
+    op.drop_index("ix_hazards_found_at_id", "hazards")
     for table in reversed(TABLES):
         op.drop_table(table)
     op.execute("DROP FUNCTION IF EXISTS twin_hazard_history_is_append_only()")
