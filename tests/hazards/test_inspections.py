@@ -152,3 +152,17 @@ def test_another_school_cannot_record_an_inspection(client: TestClient, login: L
     )
     assert response.status_code == 404
     assert client.get("/inspections", params={"status": "all"}, headers=login("sibling")).json()["total"] == 0
+
+
+def test_after_a_disaster_every_risk_point_is_due_for_a_check(
+    client: TestClient, login: Login, loop_db: Settings
+) -> None:
+    points = owner_query(loop_db, "SELECT count(*) FROM risk_points")
+    body = {"event": "暴雨", "campus": "LY01"}
+    response = client.post("/inspections/after-disaster", json=body, headers=login("officer"))
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == points
+    assert datetime.fromisoformat(response.json()["due_at"]) == T0 + timedelta(hours=24)
+    again = client.post("/inspections/after-disaster", json=body, headers=login("officer"))
+    assert again.json()["created"] == 0  # the same call twice is one call
+    assert client.post("/inspections/after-disaster", json=body, headers=login("crew")).status_code == 403

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from twin.broker import parse_mqtt_url
 from twin.riskmap import queries_escalation as q
 from twin.riskmap import queries_hazards as qh
-from twin.riskmap.deadlines import HazardRules, rules
+from twin.riskmap.deadlines import rules
 from twin.riskmap.transitions import machine
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def topic(school_code: str) -> str:
 
 
 async def notify(
-    conn: Any, hazard: dict[str, Any], level: str, kind: str, title: str, now: datetime
+    conn: AsyncConnection, hazard: dict[str, Any], level: str, kind: str, title: str, now: datetime
 ) -> Notice | None:
     """Store a notification about `hazard` for `level` (a person, or the org unit of that level above it).
 
@@ -75,7 +75,7 @@ async def notify(
     return await q.insert_notification(conn, values)
 
 
-async def schedule(conn: Any, hazard: dict[str, Any], deadline: datetime, now: datetime) -> int:
+async def schedule(conn: AsyncConnection, hazard: dict[str, Any], deadline: datetime, now: datetime) -> int:
     """Replace the hazard's pending escalation by the ladder of this deadline; returns the steps added."""
     await q.cancel_pending(conn, hazard["id"], now)
     ladder = rules().ladder(hazard["grade"], deadline)
@@ -111,7 +111,7 @@ def _title(hazard: dict[str, Any], level: str) -> str:
     return f"Hazard {hazard['number']} ({hazard['name']}) is overdue; escalated to {who}"
 
 
-async def run_due(conn: Any, now: datetime, *, batch: int = 100) -> list[Notice]:
+async def run_due(conn: AsyncConnection, now: datetime, *, batch: int = 100) -> list[Notice]:
     """Fire the escalation steps due by `now`; the notifications stored, to publish after the commit."""
     await q.act_as_scheduler(conn)
     notices: list[Notice] = []
@@ -189,7 +189,3 @@ class Scheduler:
             except Exception:  # a bad tick must not stop the next; the steps stay due
                 log.exception("escalation run failed; retrying in %s s", self.interval_s)
             await asyncio.sleep(self.interval_s)
-
-
-def with_rules(r: HazardRules | None = None) -> HazardRules:
-    return r or rules()

@@ -43,6 +43,7 @@ class Frequency:
     day: int | str = 1
     months: tuple[int, ...] = ()
     calendar: str | None = None
+    due_hours: int = 24  # event: hours from the event to the due time
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _frequency(name: str, raw: dict[str, Any]) -> Frequency:
         day=raw.get("day", 1),
         months=tuple(raw.get("months", ())),
         calendar=raw.get("calendar"),
+        due_hours=int(raw.get("due_hours", 24)),
     )
 
 
@@ -177,12 +179,7 @@ async def generate(conn: AsyncConnection, caller: Caller | None, period: Period)
         raise Forbidden(f"generating inspections needs the role {', '.join(GENERATE_ROLES)}")
     freqs = frequencies()
     start, end = _local_bounds(period, freqs.zone)
-    campus_id = None
-    if period.campus is not None:
-        campus = await hazards.qh.campus_by(conn, code=period.campus)
-        if campus is None:
-            raise UnprocessableContent(f"no campus {period.campus!r} in your jurisdiction", field="campus")
-        campus_id = campus["id"]
+    campus_id = await _campus_id(conn, period.campus)
     rows = []
     for point in await q.risk_points_with_plans(conn, campus_id):
         names = point["plan"] or freqs.for_level(point["control_level"])
@@ -192,6 +189,45 @@ async def generate(conn: AsyncConnection, caller: Caller | None, period: Period)
                 for t in due_times(freqs, name, start, end)
             ]
     return await q.add_tasks(conn, rows)
+
+
+class Disaster(BaseModel):
+    """A disaster (storm, earthquake, flood) after which every risk point is checked (灾后排查)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str = Field(min_length=1, max_length=200)
+    campus: str | None = Field(default=None, max_length=64)
+
+
+async def after_disaster(conn: AsyncConnection, caller: Caller, d: Disaster, now: datetime) -> dict[str, Any]:
+    """Tasks of kind `event` for every visible risk point (of the campus), due `due_hours` from now."""
+    if caller.role.value not in GENERATE_ROLES:
+        raise Forbidden(f"calling for inspections needs the role {', '.join(GENERATE_ROLES)}")
+    events = [f for f in frequencies().table.values() if f.kind == "event"]
+    if not events:
+        raise UnprocessableContent("inspection_frequencies.yaml has no event frequency")
+    campus_id = await _campus_id(conn, d.campus)
+    due = now + timedelta(hours=events[0].due_hours)
+    rows = [
+        {"risk_point_id": p["id"], "frequency": events[0].name, "due_at": due}
+        for p in await q.risk_points_with_plans(conn, campus_id)
+    ]
+    return {
+        "event": d.event,
+        "frequency": events[0].name,
+        "due_at": due,
+        "created": await q.add_tasks(conn, rows),
+    }
+
+
+async def _campus_id(conn: AsyncConnection, code: str | None) -> int | None:
+    if code is None:
+        return None
+    campus = await hazards.qh.campus_by(conn, code=code)
+    if campus is None:
+        raise UnprocessableContent(f"no campus {code!r} in your jurisdiction", field="campus")
+    return int(campus["id"])
 
 
 async def set_plan(conn: AsyncConnection, caller: Caller, plan: PlanIn) -> list[str]:

@@ -33,6 +33,14 @@ def inspections_router() -> APIRouter:
     async def generate(body: inspections.Period, scoped: Scoped) -> dict[str, int]:
         return {"created": await inspections.generate(scoped.conn, scoped.caller, body)}
 
+    @router.post(
+        "/inspections/after-disaster", summary="Call for an inspection of every risk point (灾后排查)"
+    )
+    async def after_disaster(body: inspections.Disaster, request: Request, scoped: Scoped) -> Any:
+        return jsonable_encoder(
+            await inspections.after_disaster(scoped.conn, scoped.caller, body, clock(request))
+        )
+
     @router.put("/inspections/plans", summary="Set the inspection frequencies of a risk point")
     async def plan(body: inspections.PlanIn, scoped: Scoped) -> dict[str, Any]:
         names = await inspections.set_plan(scoped.conn, scoped.caller, body)
