@@ -286,3 +286,43 @@ def test_a_feature_edit_cannot_change_the_state_and_crews_cannot_edit_hazards(
     crew = client.patch(item, json=renamed, headers={**login("crew"), **headers})
     assert crew.status_code == 403
     assert client.get(f"/hazards/{hazard['id']}", headers=login("crew")).json()["state"] == "reported"
+
+
+def test_deadlines_must_lie_ahead_and_carry_a_time_zone(client: TestClient, login: Login) -> None:
+    hazard = at_state(client, login, "confirmed")
+    past = move(
+        client,
+        login,
+        hazard["id"],
+        "officer",
+        "assigned",
+        responsible_department="总务处",
+        deadline="2026-01-01T18:00:00+08:00",
+    )
+    assert past.status_code == 422 and "must be later than" in past.json()["detail"]
+    naive = move(
+        client,
+        login,
+        hazard["id"],
+        "officer",
+        "assigned",
+        responsible_department="总务处",
+        deadline="2026-12-01T18:00:00",
+    )
+    assert naive.status_code == 422 and "time zone" in naive.json()["detail"]
+    assert (
+        move(client, login, hazard["id"], "officer", "assigned", responsible_department="总务处").status_code
+        == 200
+    )
+    assert move(client, login, hazard["id"], "crew", "rectifying").status_code == 200
+    shorter = move(
+        client,
+        login,
+        hazard["id"],
+        "crew",
+        "deferral_requested",
+        reason="parts",
+        requested_deadline=(T0 + timedelta(days=1)).isoformat(),
+    )
+    assert shorter.status_code == 422 and "requested_deadline" in shorter.json()["detail"]
+    assert client.get(f"/hazards/{hazard['id']}", headers=login("crew")).json()["state"] == "rectifying"

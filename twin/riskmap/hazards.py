@@ -163,11 +163,14 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _future(when: datetime, now: datetime, name: str) -> datetime:
+def _future(when: datetime, after: datetime, name: str) -> datetime:
+    """`when`, if it has a time zone and falls after `after` (now, or the deadline a deferral extends)."""
     if when.tzinfo is None:
         raise UnprocessableContent(f"{name} needs a time zone, e.g. 2026-05-01T18:00:00+08:00", field=name)
-    if when <= now:
-        raise UnprocessableContent(f"{name} {when.isoformat()} is not in the future", field=name)
+    if when <= after:
+        raise UnprocessableContent(
+            f"{name} {when.isoformat()} must be later than {after.isoformat()}", field=name
+        )
     return when
 
 
