@@ -36,6 +36,7 @@ USERS: dict[str, tuple[Role, str, str | None]] = {
     "admin": (Role.admin, SCHOOL, None),
     "county": (Role.analyst, COUNTY, None),
     "sibling": (Role.safety_officer, SIBLING, None),
+    "parent": (Role.parent, SCHOOL, "parent"),
 }
 T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # Monday 10:00 in Henan
 
@@ -43,6 +44,10 @@ T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # Monday 10:00 in Henan
 def _person(conn: Connection, title: str | None) -> str | None:
     if title is None:
         return None
+    if title == "parent":
+        return conn.execute(
+            text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")
+        ).scalar_one()
     return conn.execute(
         text("SELECT code FROM people WHERE title = :t ORDER BY id LIMIT 1"), {"t": title}
     ).scalar_one()

@@ -326,3 +326,15 @@ def test_deadlines_must_lie_ahead_and_carry_a_time_zone(client: TestClient, logi
     )
     assert shorter.status_code == 422 and "requested_deadline" in shorter.json()["detail"]
     assert client.get(f"/hazards/{hazard['id']}", headers=login("crew")).json()["state"] == "rectifying"
+
+
+def test_parents_and_analysts_never_move_or_report_hazards(client: TestClient, login: Login) -> None:
+    hazard = reported(client, login)
+    body = {"name": "x", "category": "fire", "campus": "LY01", "building": "B01"}
+    assert client.post("/hazards", json=body, headers=login("parent")).status_code == 403
+    # A parent's jurisdiction is their child's bus: the school's hazards do not exist for them.
+    assert client.get("/hazards", headers=login("parent")).json()["total"] == 0
+    assert move(client, login, hazard["id"], "parent", "confirmed", grade="general").status_code == 404
+    analyst = client.get(f"/hazards/{hazard['id']}", headers=login("analyst")).json()
+    assert analyst["allowed_next"] == []
+    assert move(client, login, hazard["id"], "analyst", "confirmed", grade="general").status_code == 403
