@@ -76,6 +76,8 @@ def test_each_level_is_notified_exactly_at_its_delay_after_the_deadline(
 ) -> None:
     hazard = assigned(client, login, loop_db)
     crew = person_of(loop_db, "crew")
+    ladder = [(s["level"], datetime.fromisoformat(s["due_at"])) for s in hazard["escalation"]]
+    assert ladder == [(level, DEADLINE + timedelta(hours=h)) for h, level, _ in GENERAL]
     expected: list[tuple[str, str, int | None]] = []
     for hours, level, path in GENERAL:
         due = DEADLINE + timedelta(hours=hours)
@@ -86,6 +88,8 @@ def test_each_level_is_notified_exactly_at_its_delay_after_the_deadline(
         assert notified(loop_db, hazard["id"]) == expected, f"{level} not notified at {due}"
     fire(loop_db, DEADLINE + timedelta(days=365))
     assert len(notified(loop_db, hazard["id"])) == len(GENERAL)  # each step fires once
+    shown = client.get(f"/hazards/{hazard['id']}", headers=login("leader")).json()["escalation"]
+    assert {s["outcome"] for s in shown} == {"notified"}
 
 
 def test_the_ledger_flags_overdue_from_the_clock_not_a_state(

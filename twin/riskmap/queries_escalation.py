@@ -61,11 +61,13 @@ async def mark_done(conn: AsyncConnection, step_id: int, now: datetime, outcome:
     await conn.execute(update(E).where(E.c.id == step_id).values(done_at=now, outcome=outcome))
 
 
-async def pending(conn: AsyncConnection, hazard_id: int) -> list[dict[str, Any]]:
+async def ladder_of(conn: AsyncConnection, hazard_id: int) -> list[dict[str, Any]]:
+    """The escalation steps of a hazard's current deadline: when each level hears of it, and if it has."""
+    current = select(Hazard.deadline).where(Hazard.id == hazard_id).scalar_subquery()
     query = (
-        select(E.c.id, E.c.step, E.c.level, E.c.deadline, E.c.due_at, E.c.done_at, E.c.outcome)
-        .where(E.c.hazard_id == hazard_id)
-        .order_by(E.c.id)
+        select(E.c.step, E.c.level, E.c.due_at, E.c.done_at, E.c.outcome)
+        .where(E.c.hazard_id == hazard_id, E.c.deadline == current)
+        .order_by(E.c.step, E.c.id)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 

@@ -101,6 +101,7 @@ async def _hazard(
             {**p, "href": f"/hazards/{hazard_id}/photos/{p['sha256']}"}
             for p in await hazards.qh.photos(scoped.conn, hazard_id)
         ],
+        "escalation": await qe.ladder_of(scoped.conn, hazard_id),
     }
     return _hazard_response(row, extra, status, **headers)
 

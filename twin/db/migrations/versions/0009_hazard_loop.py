@@ -279,7 +279,9 @@ END $$""")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS twin_notify(ltree, ltree, text, int, int, text, text, jsonb, timestamptz)")
+    op.execute(
+        "DROP FUNCTION IF EXISTS twin_notify(ltree, ltree, text, int, int, text, text, jsonb, timestamptz)"
+    )
     op.execute("DROP TRIGGER IF EXISTS loop_guard ON hazards")
     op.execute("DROP FUNCTION IF EXISTS twin_hazard_guard()")
     grants = [(r, t) for r, tables in WRITE_GRANTS.items() for t in tables]
