@@ -175,3 +175,38 @@ def test_another_schools_photo_hash_is_not_found(client: TestClient, login: Logi
     assert (
         client.get(f"/hazards/{hazard['id']}/photos/{'0' * 64}", headers=login("officer")).status_code == 404
     )
+
+
+def test_two_reports_at_once_get_consecutive_numbers(
+    client: TestClient, login: Login, loop_db: Settings
+) -> None:
+    import asyncio
+
+    from tests.hazards.conftest import T0, owner_query
+    from twin.access.scope import begin_request
+    from twin.db.engine import async_engine
+    from twin.riskmap import HazardReport, report
+
+    officer = int(owner_query(loop_db, "SELECT id FROM users WHERE username = 'officer'"))
+    body = HazardReport(name="并发", category="fire", campus=CAMPUS, building="B03")
+
+    async def both() -> list[int]:
+        engine = async_engine(loop_db.db)
+        try:
+            async with engine.connect() as a, engine.connect() as b:
+                first, second = await a.begin(), await b.begin()
+                caller_a, caller_b = await begin_request(a, officer, 1), await begin_request(b, officer, 1)
+                assert caller_a is not None and caller_b is not None
+                ids = [await report(a, caller_a, body, [], T0, loop_db.paths.media_dir)]
+                waiting = asyncio.create_task(report(b, caller_b, body, [], T0, loop_db.paths.media_dir))
+                await asyncio.sleep(0.2)  # b waits for a's number; a commits, then b takes the next one
+                await first.commit()
+                ids.append(await waiting)
+                await second.commit()
+                return ids
+        finally:
+            await engine.dispose()
+
+    ids = asyncio.run(both())
+    numbers = [client.get(f"/hazards/{i}", headers=login("officer")).json()["number"] for i in ids]
+    assert int(numbers[1].rsplit("-", 1)[1]) == int(numbers[0].rsplit("-", 1)[1]) + 1
