@@ -37,18 +37,43 @@ def topic(school_code: str) -> str:
     return f"campus/{school_code}/notifications"
 
 
+@dataclass
+class Lookups:
+    """Org units already looked up in this run: a batch of steps often shares schools and counties."""
+
+    units: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+
+    async def unit(self, conn: AsyncConnection, path: str, level: str) -> dict[str, Any] | None:
+        if (path, level) not in self.units:
+            self.units[(path, level)] = await qh.ancestor(conn, path, level)
+        return self.units[(path, level)]
+
+    async def school_code(self, conn: AsyncConnection, path: str) -> str:
+        if path not in self.codes:
+            self.codes[path] = (await qh.school_of(conn, path))["code"]
+        return self.codes[path]
+
+
 async def notify(
-    conn: AsyncConnection, hazard: dict[str, Any], level: str, kind: str, title: str, now: datetime
+    conn: AsyncConnection,
+    hazard: dict[str, Any],
+    level: str,
+    kind: str,
+    title: str,
+    now: datetime,
+    lookups: Lookups | None = None,
 ) -> Notice | None:
     """Store a notification about `hazard` for `level` (a person, or the org unit of that level above it).
 
     None when the tree has no unit of that level above the hazard's school.
     """
+    lookups = lookups or Lookups()
     person_id = None
     if level == "person":
         org_path, person_id = hazard["org_path"], hazard["responsible_person_id"]
     else:
-        unit = await qh.ancestor(conn, hazard["org_path"], level)
+        unit = await lookups.unit(conn, hazard["org_path"], level)
         if unit is None:
             return None
         org_path = unit["path"]
@@ -72,7 +97,8 @@ async def notify(
         "body": json.dumps(body, ensure_ascii=False),
         "created_at": now,
     }
-    return await q.insert_notification(conn, values)
+    new_id = await q.insert_notification(conn, values)
+    return {**values, "id": new_id, "school_code": await lookups.school_code(conn, hazard["org_path"])}
 
 
 async def schedule(conn: AsyncConnection, hazard: dict[str, Any], deadline: datetime, now: datetime) -> int:
@@ -114,16 +140,21 @@ def _title(hazard: dict[str, Any], level: str) -> str:
 async def run_due(conn: AsyncConnection, now: datetime, *, batch: int = 100) -> list[Notice]:
     """Fire the escalation steps due by `now`; the notifications stored, to publish after the commit."""
     await q.act_as_scheduler(conn)
-    notices: list[Notice] = []
-    for step in await q.claim_due(conn, now, batch):
-        hazard = await q.hazard_for_escalation(conn, step["hazard_id"])
-        outcome = "skipped"
+    steps = await q.claim_due(conn, now, batch)
+    hazards = await q.hazards_for_escalation(conn, sorted({s["hazard_id"] for s in steps}))
+    lookups, notices = Lookups(), []
+    done: dict[str, list[int]] = {"notified": [], "skipped": []}
+    for step in steps:
+        hazard = hazards.get(step["hazard_id"])
+        notice = None
         if hazard is not None and still_overdue(hazard, step["deadline"], now):
-            notice = await notify(conn, hazard, step["level"], "overdue", _title(hazard, step["level"]), now)
-            if notice is not None:
-                notices.append(notice)
-                outcome = "notified"
-        await q.mark_done(conn, step["id"], now, outcome)
+            title = _title(hazard, step["level"])
+            notice = await notify(conn, hazard, step["level"], "overdue", title, now, lookups)
+        if notice is not None:
+            notices.append(notice)
+        done["notified" if notice is not None else "skipped"].append(step["id"])
+    for outcome, ids in done.items():
+        await q.mark_done(conn, ids, now, outcome)
     return notices
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import String, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.models import Escalation, Hazard, Notification
-from twin.riskmap.queries_hazards import cast_table, school_of, within
+from twin.riskmap.queries_hazards import cast_table, within
 
 E = cast_table(Escalation)
 N = cast_table(Notification)
@@ -57,8 +57,9 @@ async def claim_due(conn: AsyncConnection, now: datetime, batch: int) -> list[di
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def mark_done(conn: AsyncConnection, step_id: int, now: datetime, outcome: str) -> None:
-    await conn.execute(update(E).where(E.c.id == step_id).values(done_at=now, outcome=outcome))
+async def mark_done(conn: AsyncConnection, step_ids: list[int], now: datetime, outcome: str) -> None:
+    if step_ids:
+        await conn.execute(update(E).where(E.c.id.in_(step_ids)).values(done_at=now, outcome=outcome))
 
 
 async def ladder_of(conn: AsyncConnection, hazard_id: int) -> list[dict[str, Any]]:
@@ -72,7 +73,8 @@ async def ladder_of(conn: AsyncConnection, hazard_id: int) -> list[dict[str, Any
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def hazard_for_escalation(conn: AsyncConnection, hazard_id: int) -> dict[str, Any] | None:
+async def hazards_for_escalation(conn: AsyncConnection, hazard_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The fields a notification tells, of each hazard still there; one query for a batch of steps."""
     h = Hazard
     query = select(
         h.id,
@@ -84,21 +86,18 @@ async def hazard_for_escalation(conn: AsyncConnection, hazard_id: int) -> dict[s
         h.org_path.cast(String).label("org_path"),
         h.responsible_person_id,
         h.responsible_department,
-    ).where(h.id == hazard_id)
-    row = (await conn.execute(query)).mappings().first()
-    return dict(row) if row else None
+    ).where(h.id.in_(hazard_ids))
+    return {r["id"]: dict(r) for r in (await conn.execute(query)).mappings()}
 
 
-async def insert_notification(conn: AsyncConnection, values: dict[str, Any]) -> dict[str, Any]:
-    """Store a notification; returns it with its id and the school code its MQTT topic is named by."""
+async def insert_notification(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    """Store a notification; returns its id."""
     # Through the definer function: a notification sent up the tree lies outside the sender's scope.
     stmt = text(
         "SELECT twin_notify(CAST(:org_path AS ltree), CAST(:school_path AS ltree), :level, :person_id,"
         " :hazard_id, :kind, :title, CAST(:body AS jsonb), :created_at)"
     )
-    new_id = (await conn.execute(stmt, values)).scalar_one()
-    school = await school_of(conn, values["school_path"])
-    return {**values, "id": int(new_id), "school_code": school["code"]}
+    return int((await conn.execute(stmt, values)).scalar_one())
 
 
 async def list_notifications(
