@@ -9,6 +9,7 @@ step, then timed once more with nothing due (the cost of one idle tick on a tabl
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import time
 from collections.abc import Awaitable, Callable
@@ -192,10 +193,13 @@ def main() -> None:
         due_steps(owner)
     ledger = asyncio.run(ledger_timings(settings, users))
     elapsed, fired, idle = asyncio.run(scheduler_timings(settings))
+    load = os.getloadavg()[0]
     lines = [
         f"{N_SCHOOLS:,} schools, {N_SCHOOLS * HAZARDS_PER_SCHOOL:,} hazards;"
         f" {platform.processor() or platform.machine()},"
-        f" PostgreSQL on the private cluster; medians of 15 runs (CSV: 5).",
+        f" {os.cpu_count()} cores, load average {load:.1f} at the end of the run (a shared machine: compare"
+        " rows with each other, not with other sections); PostgreSQL on the private cluster; medians of 15"
+        " runs (CSV: 5).",
         "",
         "| what | median ms |",
         "|---|---:|",

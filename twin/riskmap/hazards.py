@@ -23,11 +23,10 @@ from twin.riskmap import queries_hazards as qh
 from twin.riskmap.deadlines import rules
 from twin.riskmap.transitions import machine
 
-Grade = Literal["general", "major"]
+Grade = Literal[HAZARD_GRADES]  # type: ignore[valid-type]
 State = Literal[HAZARD_STATES]  # type: ignore[valid-type]
 Category = Literal[RISK_CATEGORIES]  # type: ignore[valid-type]
 NEAR_CAMPUS_M = 100.0  # a reported point may lie this far outside the campus boundary (gates, roadside)
-assert set(HAZARD_GRADES) == {"general", "major"}
 
 
 class HazardReport(BaseModel):

@@ -33,6 +33,27 @@ PROBLEM: dict[int | str, dict[str, Any]] = {
 }
 
 
+PHOTOS_FIELD = {"type": "array", "items": {"type": "string", "format": "binary"}}
+
+
+def _report_body_doc() -> dict[str, Any]:
+    """OpenAPI for the report's two forms (the route reads the body itself to take both)."""
+    schema = hazards.HazardReport.model_json_schema()
+    form = {**schema, "properties": {**schema["properties"], "photos": PHOTOS_FIELD}}
+    content = {"application/json": {"schema": schema}, "multipart/form-data": {"schema": form}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+PHOTOS_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"photos": PHOTOS_FIELD}}}
+        },
+    }
+}
+
+
 def clock(request: Request) -> datetime:
     """The app's clock (tests replace `app.state.clock` to drive deadlines and escalation)."""
     now: Callable[[], datetime] = request.app.state.clock
@@ -109,7 +130,12 @@ async def _hazard(
 def hazards_router() -> APIRouter:
     router = APIRouter(tags=["hazards"], responses=PROBLEM)
 
-    @router.post("/hazards", status_code=201, summary="Report a hazard (JSON, or a form with photos)")
+    @router.post(
+        "/hazards",
+        status_code=201,
+        summary="Report a hazard (JSON, or a form with photos)",
+        openapi_extra=_report_body_doc(),
+    )
     async def report(request: Request, scoped: Scoped) -> Response:
         body, photos = await _report_body(request)
         hazard_id = await hazards.report(
@@ -167,7 +193,12 @@ def hazards_router() -> APIRouter:
         await _publish(request, moved.notices)
         return response
 
-    @router.post("/hazards/{hazard_id}/photos", status_code=201, summary="Add photos to a hazard (multipart)")
+    @router.post(
+        "/hazards/{hazard_id}/photos",
+        status_code=201,
+        summary="Add photos to a hazard (multipart)",
+        openapi_extra=PHOTOS_DOC,
+    )
     async def add_photos(hazard_id: int, request: Request, scoped: Scoped) -> Response:
         if scoped.caller.role.value not in machine().report_roles:
             raise Forbidden(f"adding photos needs the role {', '.join(machine().report_roles)}")
