@@ -27,6 +27,8 @@ user_app = typer.Typer(help="Users and their roles.")
 app.add_typer(user_app, name="user")
 scheduler_app = typer.Typer(help="The escalation scheduler of overdue hazards (for cron).")
 app.add_typer(scheduler_app, name="scheduler")
+inspections_app = typer.Typer(help="Inspection tasks (排查) of the risk points.")
+app.add_typer(inspections_app, name="inspections")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -268,6 +270,42 @@ def scheduler_run_once(
             await engine.dispose()
 
     console.print(f"{asyncio.run(once())} notifications sent for escalation steps due by {when.isoformat()}")
+
+
+@inspections_app.command("generate")
+def inspections_generate(
+    start: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"),
+    end: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD (inclusive)"),
+    campus: str | None = typer.Option(None, help="one campus code (default: every campus)"),
+) -> None:
+    """Make the inspection tasks of a period for every risk point (idempotent; for cron)."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from twin.db.engine import async_engine
+    from twin.riskmap.inspections import Period, generate
+    from twin.riskmap.queries_escalation import act_as_scheduler
+
+    try:
+        period = Period.model_validate({"from": start, "to": end, "campus": campus})
+    except ValidationError as exc:
+        raise _fail(f"--from and --to are days such as 2026-10-12: {exc.errors()[0]['msg']}") from exc
+
+    async def run() -> int:
+        engine = async_engine(_settings().db)
+        try:
+            async with engine.begin() as conn:
+                await act_as_scheduler(conn)
+                return await generate(conn, None, period)
+        finally:
+            await engine.dispose()
+
+    try:
+        created = asyncio.run(run())
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    console.print(f"{created} inspection tasks created for {start} to {end}")
 
 
 @app.command("serve")

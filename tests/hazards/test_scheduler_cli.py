@@ -44,3 +44,13 @@ def test_run_once_fires_the_steps_due_at_the_given_time(
 def test_run_once_refuses_a_time_without_a_zone(env: Settings) -> None:
     result = runner.invoke(app, ["scheduler", "run-once", "--at", "2026-10-15T18:00"])
     assert result.exit_code == 2 and "time zone" in result.output
+
+
+def test_inspections_generate_for_cron_is_idempotent(env: Settings) -> None:
+    first = runner.invoke(app, ["inspections", "generate", "--from", "2026-12-07", "--to", "2026-12-13"])
+    assert first.exit_code == 0, first.output
+    assert int(first.output.split()[0]) > 0
+    again = runner.invoke(app, ["inspections", "generate", "--from", "2026-12-07", "--to", "2026-12-13"])
+    assert again.output.startswith("0 inspection tasks")
+    bad = runner.invoke(app, ["inspections", "generate", "--from", "2026-12-13", "--to", "2026-12-07"])
+    assert bad.exit_code == 2
