@@ -272,3 +272,22 @@ def test_the_server_runs_the_scheduler_in_the_background_when_asked(
         while not notified(loop_db, hazard["id"]) and time.monotonic() < deadline:
             time.sleep(0.1)
     assert [n[0] for n in notified(loop_db, hazard["id"])] == ["person"]
+
+
+def test_a_broker_that_is_down_loses_the_bell_not_the_row() -> None:
+    from twin.riskmap.escalation import publish_now
+    from twin.services import free_port
+
+    notice = {
+        "id": 1,
+        "level": "school",
+        "org_path": SCHOOL_PATH,
+        "person_id": None,
+        "hazard_id": 1,
+        "kind": "overdue",
+        "title": "t",
+        "body": "{}",
+        "created_at": DEADLINE,
+        "school_code": SCHOOL,
+    }
+    publish_now(f"mqtt://127.0.0.1:{free_port()}", [notice], timeout=1)  # logs, does not raise

@@ -338,3 +338,26 @@ def test_parents_and_analysts_never_move_or_report_hazards(client: TestClient, l
     analyst = client.get(f"/hazards/{hazard['id']}", headers=login("analyst")).json()
     assert analyst["allowed_next"] == []
     assert move(client, login, hazard["id"], "analyst", "confirmed", grade="general").status_code == 403
+
+
+def test_deleting_a_hazard_keeps_its_history_and_drops_its_escalation(
+    client: TestClient, login: Login, loop_db: Settings
+) -> None:
+    hazard = at_state(client, login, "confirmed", "major")  # notified the county, outside the officer's scope
+    assert move(client, login, hazard["id"], "leader", "supervised").status_code == 200
+    assert (
+        move(client, login, hazard["id"], "leader", "assigned", responsible_department="总务处").status_code
+        == 200
+    )
+    item = f"/collections/hazards/items/{hazard['id']}"
+    tag = client.get(item, headers=login("officer")).headers["etag"]
+    gone = client.delete(item, headers={**login("officer"), "If-Match": tag})
+    assert gone.status_code == 204, gone.text
+    assert owner_query(loop_db, "SELECT count(*) FROM escalations WHERE hazard_id = :h", h=hazard["id"]) == 0
+    assert (
+        owner_query(loop_db, "SELECT count(*) FROM notifications WHERE hazard_id = :h", h=hazard["id"]) == 0
+    )
+    assert (
+        owner_query(loop_db, "SELECT count(*) FROM hazard_transitions WHERE hazard_id = :h", h=hazard["id"])
+        == 4
+    )

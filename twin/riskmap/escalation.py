@@ -173,19 +173,27 @@ def _message(notice: Notice) -> tuple[str, str]:
     return topic(notice["school_code"]), json.dumps(payload, ensure_ascii=False)
 
 
-def publish_now(broker_url: str, notices: Sequence[Notice]) -> None:
+def publish_now(broker_url: str, notices: Sequence[Notice], timeout: float = 5.0) -> None:
     """Ring the bell for stored notifications (QoS 1). A broker that is down loses the bell, not the row."""
     if not notices:
         return
-    import paho.mqtt.publish as mqtt_publish
+    import paho.mqtt.client as mqtt
 
     address = parse_mqtt_url(broker_url)
-    auth = {"username": address.username, "password": address.password} if address.username else None
-    messages = [{"topic": t, "payload": p, "qos": 1} for t, p in map(_message, notices)]
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if address.username:
+        client.username_pw_set(address.username, address.password)
     try:
-        mqtt_publish.multiple(messages, hostname=address.host, port=address.port, auth=auth)  # type: ignore[arg-type]
-    except (OSError, ValueError):
+        client.connect(address.host, address.port, keepalive=10)
+        client.loop_start()
+        sent = [client.publish(t, p, qos=1) for t, p in map(_message, notices)]
+        for message in sent:
+            message.wait_for_publish(timeout)
+    except (OSError, ValueError, RuntimeError):
         log.warning("could not publish %d notifications to %s; they are stored", len(notices), broker_url)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 async def publish(broker_url: str, notices: Sequence[Notice]) -> None:
