@@ -102,8 +102,8 @@ async def read_ledger(
     conn: AsyncConnection, caller: Caller, f: LedgerFilter, now: datetime, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of matching hazards (newest first) and the number matching in all."""
-    query = qh.ledger_select(now, machine().open_states)
-    return await qh.ledger_page(conn, query, await conditions(conn, caller, f, now), limit, offset)
+    where = await conditions(conn, caller, f, now)
+    return await qh.ledger_page(conn, now, machine().open_states, where, limit, offset)
 
 
 async def hazard(conn: AsyncConnection, hazard_id: int, now: datetime) -> dict[str, Any]:

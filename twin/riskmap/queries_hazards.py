@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Subquery,
     Table,
     and_,
     cast,
@@ -226,8 +227,12 @@ def overdue(now: datetime, open_states: frozenset[str]) -> ColumnElement[bool]:
     return and_(H.c.deadline.is_not(None), H.c.deadline < now, H.c.state.in_(sorted(open_states)))
 
 
-def ledger_select(now: datetime, open_states: frozenset[str]) -> Select[Any]:
-    """The ledger's columns (隐患台账): one row per hazard, people and places by name."""
+def ledger_select(now: datetime, open_states: frozenset[str], rows: Subquery | None = None) -> Select[Any]:
+    """The ledger's columns (隐患台账): one row per hazard, people and places by name.
+
+    With `rows` (a subquery of hazard ids), those rows drive the join: a page of 100 reads 100 hazards.
+    """
+    base = rows.join(H, H.c.id == rows.c.id) if rows is not None else H
     photo_hashes = (
         select(func.coalesce(func.array_agg(HazardPhoto.sha256), text("'{}'::varchar[]")))
         .where(HazardPhoto.hazard_id == H.c.id)
@@ -265,7 +270,7 @@ def ledger_select(now: datetime, open_states: frozenset[str]) -> Select[Any]:
             H.c.version,
             photo_hashes.label("photos"),
         )
-        .select_from(H)
+        .select_from(base)
         .join(Campus, Campus.id == H.c.campus_id)
         .outerjoin(Building, Building.id == H.c.building_id)
         .outerjoin(Responsible, Responsible.id == H.c.responsible_person_id)
@@ -275,23 +280,29 @@ def ledger_select(now: datetime, open_states: frozenset[str]) -> Select[Any]:
 
 
 async def ledger_page(
-    conn: AsyncConnection, query: Select[Any], conditions: list[ColumnElement[bool]], limit: int, offset: int
+    conn: AsyncConnection,
+    now: datetime,
+    open_states: frozenset[str],
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the ledger, newest first, and how many hazards match in all.
 
-    The page's ids come first (an index scan on found_at), then only those rows are joined and dressed:
-    dressing a province's 100k hazards to keep 100 of them cost 250 ms (bench/hazards.py).
+    The page's ids come first (the scope's index, or the found_at index for wide scopes), then only those
+    rows are joined and dressed: dressing a province's 100k hazards to keep 100 cost 250 ms
+    (bench/hazards.py).
     """
     total = (await conn.execute(select(func.count()).select_from(H).where(*conditions))).scalar_one()
     page = (
-        select(H.c.id, H.c.found_at)
+        select(H.c.id.label("id"), H.c.found_at.label("found_at"))
         .where(*conditions)
         .order_by(H.c.found_at.desc(), H.c.id.desc())
         .limit(limit)
         .offset(offset)
         .subquery("page")
     )
-    dressed = query.join(page, page.c.id == H.c.id).order_by(page.c.found_at.desc(), page.c.id.desc())
+    dressed = ledger_select(now, open_states, page).order_by(page.c.found_at.desc(), page.c.id.desc())
     return [dict(r) for r in (await conn.execute(dressed)).mappings()], int(total)
 
 
