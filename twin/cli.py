@@ -25,6 +25,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(sample_app, name="sample")
 user_app = typer.Typer(help="Users and their roles.")
 app.add_typer(user_app, name="user")
+scheduler_app = typer.Typer(help="The escalation scheduler of overdue hazards (for cron).")
+app.add_typer(scheduler_app, name="scheduler")
+inspections_app = typer.Typer(help="Inspection tasks (排查) of the risk points.")
+app.add_typer(inspections_app, name="inspections")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -236,6 +240,72 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@scheduler_app.command("run-once")
+def scheduler_run_once(
+    at: str | None = typer.Option(None, "--at", help="act as if it were this ISO time (default: now)"),
+) -> None:
+    """Fire the escalation steps due now (or at --at), store and publish their notifications."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from twin.db.engine import async_engine
+    from twin.riskmap.escalation import Scheduler
+
+    s = _settings()
+    try:
+        when = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError as exc:
+        raise _fail(f"--at must be an ISO time such as 2026-10-15T18:00:00+08:00, not {at!r}") from exc
+    if when.tzinfo is None:
+        raise _fail("--at needs a time zone, e.g. 2026-10-15T18:00:00+08:00")
+
+    async def once() -> int:
+        engine = async_engine(s.db)
+        try:
+            scheduler = Scheduler(engine, s.broker.effective_url(), 0, clock=lambda: when)
+            return len(await scheduler.run_once())
+        finally:
+            await engine.dispose()
+
+    console.print(f"{asyncio.run(once())} notifications sent for escalation steps due by {when.isoformat()}")
+
+
+@inspections_app.command("generate")
+def inspections_generate(
+    start: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"),
+    end: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD (inclusive)"),
+    campus: str | None = typer.Option(None, help="one campus code (default: every campus)"),
+) -> None:
+    """Make the inspection tasks of a period for every risk point (idempotent; for cron)."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from twin.db.engine import async_engine
+    from twin.riskmap.inspections import Period, generate
+    from twin.riskmap.queries_escalation import act_as_scheduler
+
+    try:
+        period = Period.model_validate({"from": start, "to": end, "campus": campus})
+    except ValidationError as exc:
+        raise _fail(f"--from and --to are days such as 2026-10-12: {exc.errors()[0]['msg']}") from exc
+
+    async def run() -> int:
+        engine = async_engine(_settings().db)
+        try:
+            async with engine.begin() as conn:
+                await act_as_scheduler(conn)
+                return await generate(conn, None, period)
+        finally:
+            await engine.dispose()
+
+    try:
+        created = asyncio.run(run())
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    console.print(f"{created} inspection tasks created for {start} to {end}")
 
 
 @app.command("serve")

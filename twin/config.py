@@ -30,6 +30,11 @@ class PathSettings(BaseSettings):
     def mqtt_dir(self) -> Path:
         return self.data_dir / "mosquitto"
 
+    @property
+    def media_dir(self) -> Path:
+        """Uploaded photos, one file per content hash (twin.riskmap.photos)."""
+        return self.data_dir / "media"
+
 
 class DatabaseSettings(BaseSettings):
     """PostgreSQL + PostGIS: an outside server by URL, or the private cluster."""
@@ -93,6 +98,18 @@ class EditSettings(BaseSettings):
     max_feature_bytes: int = 5 * 1024 * 1024
 
 
+class HazardSettings(BaseSettings):
+    """The hazard loop: photo limits, where photos live, and the escalation scheduler's pace."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_HAZARD_")
+
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photos_per_request: int = 9
+    # Seconds between runs of the escalation scheduler in the server; 0 turns it off (tests, or cron
+    # running `twin scheduler run-once` instead).
+    scheduler_interval_s: float = 60.0
+
+
 class AuthSettings(BaseSettings):
     """Sign-in: JWT lifetimes and the signing secret (kept under the data directory when not given)."""
 
@@ -125,6 +142,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     edit: EditSettings = Field(default_factory=EditSettings)
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
+    hazards: HazardSettings = Field(default_factory=HazardSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

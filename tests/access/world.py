@@ -24,6 +24,10 @@ class World:
     vehicles: dict[str, int] = field(default_factory=dict)  # "A.1" -> vehicle id
     campuses: dict[str, int] = field(default_factory=dict)
     buildings: dict[str, int] = field(default_factory=dict)  # "B" -> the school's building id
+    hazards: dict[str, int] = field(default_factory=dict)  # "B" -> the school's hazard id
+    photos: dict[str, str] = field(default_factory=dict)  # "B" -> sha256 of a photo of that hazard
+    notifications: dict[str, int] = field(default_factory=dict)
+    inspections: dict[str, int] = field(default_factory=dict)
 
 
 ORGS = """
@@ -90,6 +94,7 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
         ),
         params,
     )
+    _hazard_loop(conn, world, key, params)
     for n in (1, 2):
         route = conn.execute(
             text(
@@ -147,3 +152,41 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
         world.users[f"{key}.{role.value}"] = add_user(
             conn, NewUser(f"{role.value}_{key}", role, school, PASSWORD, person)
         )
+
+
+def _hazard_loop(conn: Connection, world: World, key: str, params: dict[str, object]) -> None:
+    """A hazard with a photo, a notification about it and an inspection task, all marked."""
+    import hashlib
+
+    world.hazards[key] = conn.execute(
+        text(
+            "INSERT INTO hazards (org_path, campus_id, number, name, category, state, found_at, deadline, geom)"
+            " VALUES (CAST(:p AS ltree), :c, 'YH-' || :m, 'hazard ' || :m, 'fire', 'assigned', now(),"
+            " now() - interval '1 day', ST_SetSRID(ST_MakePoint(:x, 34.606), 4326)) RETURNING id"
+        ),
+        params,
+    ).scalar_one()
+    world.photos[key] = hashlib.sha256(str(params["m"]).encode()).hexdigest()
+    conn.execute(
+        text(
+            "INSERT INTO hazard_photos (hazard_id, sha256, org_path, media_type, bytes, width, height)"
+            " VALUES (:h, :s, CAST(:p AS ltree), 'image/png', 10, 1, 1)"
+        ),
+        {**params, "h": world.hazards[key], "s": world.photos[key]},
+    )
+    world.notifications[key] = conn.execute(
+        text(
+            "INSERT INTO notifications (org_path, school_path, level, hazard_id, kind, title, created_at)"
+            " VALUES (CAST(:p AS ltree), CAST(:p AS ltree), 'school', :h, 'overdue', 'overdue ' || :m, now())"
+            " RETURNING id"
+        ),
+        {**params, "h": world.hazards[key]},
+    ).scalar_one()
+    world.inspections[key] = conn.execute(
+        text(
+            "INSERT INTO inspections (org_path, campus_id, risk_point_id, frequency, due_at, note, geom)"
+            " SELECT org_path, campus_id, id, 'daily', now() - interval '1 hour', 'check ' || :m, geom"
+            " FROM risk_points WHERE campus_id = :c RETURNING id"
+        ),
+        params,
+    ).scalar_one()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +20,9 @@ from twin.api.deps import CallerCache
 from twin.api.routers.auth import auth_router
 from twin.api.routers.edits import edits_router
 from twin.api.routers.features import features_router
+from twin.api.routers.hazards import hazards_router
 from twin.api.routers.health import health_router
+from twin.api.routers.inspections import inspections_router
 from twin.api.routers.live import live_router
 from twin.api.routers.riskmap import riskmap_router
 from twin.api.routers.tiles import tiles_router
@@ -29,6 +33,7 @@ from twin.db.engine import async_engine
 from twin.db.provision import libpq_dsn
 from twin.layers.tile_events import TileListener
 from twin.layers.tiles import tile_settings
+from twin.riskmap.escalation import Scheduler, utc_now
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -47,9 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             listener.start()
             await listener.wait_connected(timeout_s=5)
         app.state.tile_listener = listener
+        escalations = _start_scheduler(app, settings)
         try:
             yield
         finally:
+            if escalations is not None:
+                escalations.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await escalations
             if listener is not None:
                 await listener.stop()
             await app.state.engine.dispose()
@@ -64,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = utc_now  # tests replace it to drive deadlines and escalation
     errors.install(app)
     app.include_router(health_router())
     app.include_router(features_router())
@@ -73,9 +84,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(edits_router())
     app.include_router(tiles_router())
     app.include_router(riskmap_router())
+    app.include_router(hazards_router())
+    app.include_router(inspections_router())
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app
+
+
+def _start_scheduler(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:
+    """The escalation scheduler in the background, unless its interval is 0 (tests, or cron instead)."""
+    interval = settings.hazards.scheduler_interval_s
+    if interval <= 0:
+        return None
+    broker = settings.broker.effective_url()
+    scheduler = Scheduler(app.state.engine, broker, interval, lambda: app.state.clock())
+    return asyncio.create_task(scheduler.run_forever(), name="escalation-scheduler")
 
 
 def _mount_docs(app: FastAPI) -> None:

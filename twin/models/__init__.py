@@ -3,6 +3,14 @@
 from twin.models.access import AuditEntry, User, WriteGrant
 from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
+from twin.models.hazards import (
+    Escalation,
+    HazardNumber,
+    HazardPhoto,
+    HazardTransition,
+    InspectionPlan,
+    Notification,
+)
 from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
 from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
@@ -19,11 +27,17 @@ __all__ = [
     "BusStop",
     "Campus",
     "CampusRaster",
+    "Escalation",
     "FeatureVersion",
     "Ground",
     "Guardian",
     "Hazard",
+    "HazardNumber",
+    "HazardPhoto",
+    "HazardTransition",
     "Inspection",
+    "InspectionPlan",
+    "Notification",
     "OrgUnit",
     "Person",
     "PipeNode",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,7 +112,8 @@ class Inspection(Versioned, Base):
     """One occurrence of a recurring check of a risk point; overdue when not done by its due time."""
 
     __tablename__ = "inspections"
-    __table_args__ = school_owned("inspections")
+    # One task per risk point, frequency and due time: generating a period twice adds nothing.
+    __table_args__ = school_owned("inspections", UniqueConstraint("risk_point_id", "frequency", "due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())
@@ -137,6 +138,8 @@ class Hazard(Versioned, Base):
         CheckConstraint(f"grade IS NULL OR grade IN {HAZARD_GRADES}", name="grade_known"),
         CheckConstraint(f"state IN {HAZARD_STATES}", name="state_known"),
         CheckConstraint(f"category IN {RISK_CATEGORIES}", name="category_known"),
+        # The ledger pages newest first (twin.riskmap.queries_hazards.ledger_page).
+        Index("ix_hazards_found_at_id", "found_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
