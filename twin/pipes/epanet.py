@@ -1,0 +1,81 @@
+"""EPANET models (.inp, read by WNTR) as a Network, with an isolation-valve layer beside them.
+
+EPANET's [VALVES] are control valves (PRV, FCV…), not isolation valves: they stay links here, and the
+isolation valves come as a separate layer of (link, node) rows, as WNTR's `generate_valve_layer` makes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twin.errors import ImportRejected
+from twin.pipes.network import Device, Key, Link, Network, Node, build_network
+
+
+def read_inp(path: Path) -> Any:
+    """The WNTR WaterNetworkModel of an .inp file; ImportRejected when WNTR cannot read it."""
+    import wntr
+
+    try:
+        return wntr.network.WaterNetworkModel(str(path))
+    except Exception as exc:  # WNTR raises bare exceptions of many kinds for a bad file
+        raise ImportRejected(f"not a readable EPANET .inp file: {exc}", layer=path.name) from exc
+
+
+def network_from_wntr(wn: Any, valve_layer: Any = None, *, honour_status: bool = True) -> Network:
+    """Junctions, reservoirs and tanks (sources), pipes, pumps and control valves as links.
+
+    `honour_status=False` keeps links the model marks Closed as ordinary links, as WNTR's own
+    valve_segments does; the product honours them (a closed pipe carries nothing).
+    """
+    from wntr.network import LinkStatus
+
+    nodes = [
+        Node(name, _kind(node.node_type), _xy(node.coordinates)) for name, node in wn.nodes()
+    ]
+    links = [
+        Link(
+            name,
+            link.start_node_name,
+            link.end_node_name,
+            closed=honour_status and link.initial_status == LinkStatus.Closed,
+            diameter_mm=getattr(link, "diameter", 0.0) * 1000 or None,
+            coords=(_xy(link.start_node.coordinates), _xy(link.end_node.coordinates)),
+        )
+        for name, link in wn.links()
+    ]
+    devices = []
+    if valve_layer is not None:
+        for number, row in valve_layer.iterrows():
+            devices.append(Device(number, row["link"], row["node"]))
+    return build_network("water", nodes, links, devices)
+
+
+def wntr_segments(wn: Any, valve_layer: Any) -> set[frozenset[tuple[str, Key]]]:
+    """WNTR's own valve segmentation, as a set of segments of ("node"|"link", name)."""
+    import wntr
+
+    node_seg, link_seg, _ = wntr.metrics.valve_segments(wn.to_graph(), valve_layer)
+    groups: dict[int, set[tuple[str, Key]]] = {}
+    for name, seg in node_seg.items():
+        groups.setdefault(int(seg), set()).add(("node", name))
+    for name, seg in link_seg.items():
+        groups.setdefault(int(seg), set()).add(("link", name))
+    return {frozenset(g) for g in groups.values()}
+
+
+def partition(net: Network, failed: tuple[Key, ...] = ()) -> set[frozenset[tuple[str, Key]]]:
+    """The Network's segmentation in the same shape as wntr_segments."""
+    return {
+        frozenset({("node", n) for n in seg.nodes} | {("link", lk) for lk in seg.links})
+        for seg in net.segments(failed)
+    }
+
+
+def _kind(node_type: str) -> str:
+    return {"Reservoir": "source", "Tank": "tank"}.get(node_type, "junction")
+
+
+def _xy(coords: tuple[float, float] | None) -> tuple[float, float] | None:
+    return (float(coords[0]), float(coords[1])) if coords is not None else None
