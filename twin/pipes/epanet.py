@@ -26,22 +26,22 @@ def read_inp(path: Path) -> Any:
 def network_from_wntr(wn: Any, valve_layer: Any = None, *, honour_status: bool = True) -> Network:
     """Junctions, reservoirs and tanks (sources), pipes, pumps and control valves as links.
 
-    `honour_status=False` keeps links the model marks Closed as ordinary links, as WNTR's own
-    valve_segments does; the product honours them (a closed pipe carries nothing).
+    `honour_status=False` keeps pipes the model marks Closed as ordinary links, as WNTR's own
+    valve_segments does; the product honours them (a closed pipe carries nothing). Pumps and control
+    valves stay links whatever their initial status: controls switch them during the day (Net3's pump 10
+    starts Closed and runs later), so they may feed a part that a valve closure cuts off.
     """
     from wntr.network import LinkStatus
 
-    nodes = [
-        Node(name, _kind(node.node_type), _xy(node.coordinates)) for name, node in wn.nodes()
-    ]
+    nodes = [Node(name, _kind(node.node_type), _xy(node.coordinates)) for name, node in wn.nodes()]
     links = [
         Link(
             name,
             link.start_node_name,
             link.end_node_name,
-            closed=honour_status and link.initial_status == LinkStatus.Closed,
+            closed=honour_status and _shut_pipe(link, LinkStatus.Closed),
             diameter_mm=getattr(link, "diameter", 0.0) * 1000 or None,
-            coords=(_xy(link.start_node.coordinates), _xy(link.end_node.coordinates)),
+            coords=_line(link),
         )
         for name, link in wn.links()
     ]
@@ -71,6 +71,15 @@ def partition(net: Network, failed: tuple[Key, ...] = ()) -> set[frozenset[tuple
         frozenset({("node", n) for n in seg.nodes} | {("link", lk) for lk in seg.links})
         for seg in net.segments(failed)
     }
+
+
+def _shut_pipe(link: Any, closed: Any) -> bool:
+    return bool(link.link_type == "Pipe" and link.initial_status == closed)
+
+
+def _line(link: Any) -> tuple[tuple[float, float], ...]:
+    ends = (_xy(link.start_node.coordinates), _xy(link.end_node.coordinates))
+    return tuple(p for p in ends if p is not None)
 
 
 def _kind(node_type: str) -> str:

@@ -60,7 +60,9 @@ def isolate(network: Network, broken: Key, failed_valves: Iterable[Key] = ()) ->
     )
     for dev in failed:
         notes.append(f"valve {dev!r} fails to close: the segment extends beyond it")
-    return Isolation(broken, sorted(to_close, key=str), nodes, links, lost_nodes, lost_links, buildings, failed, notes)
+    return Isolation(
+        broken, sorted(to_close, key=str), nodes, links, lost_nodes, lost_links, buildings, failed, notes
+    )
 
 
 def _straddles(network: Network, device: Key, inside: NDArray[np.bool_]) -> bool:

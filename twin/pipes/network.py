@@ -106,8 +106,8 @@ class Network:
                 if end not in self.nodes:
                     raise ValueError(f"link {link.id!r} ends at unknown node {end!r}")
         for dev in self.devices.values():
-            link = self.links.get(dev.link)
-            if link is None or dev.node not in (link.start, link.end):
+            on = self.links.get(dev.link)
+            if on is None or dev.node not in (on.start, on.end):
                 raise ValueError(f"device {dev.id!r} is not on an end of link {dev.link!r} at {dev.node!r}")
 
     # --- indexing: vertices are nodes then links (a bipartite graph: node -- link -- node) ----------
@@ -136,7 +136,9 @@ class Network:
 
     @cached_property
     def _edge_arrays(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        rows = np.fromiter((self.link_index[lk] for lk, _ in self._ends), dtype=np.int64, count=len(self._ends))
+        rows = np.fromiter(
+            (self.link_index[lk] for lk, _ in self._ends), dtype=np.int64, count=len(self._ends)
+        )
         cols = np.fromiter((self.node_index[n] for _, n in self._ends), dtype=np.int64, count=len(self._ends))
         return rows, cols
 
@@ -307,4 +309,6 @@ def _same_shape(a: Link, b: Link, tol: float) -> bool:
     if not a.coords or not b.coords:
         return True  # no geometry to tell them apart: the same two nodes twice
     pts_b = list(b.coords) if b.coords[0] == a.coords[0] else list(reversed(b.coords))
-    return len(a.coords) == len(pts_b) and all(math.dist(p, q) <= tol for p, q in zip(a.coords, pts_b, strict=True))
+    return len(a.coords) == len(pts_b) and all(
+        math.dist(p, q) <= tol for p, q in zip(a.coords, pts_b, strict=True)
+    )
