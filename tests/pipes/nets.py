@@ -8,7 +8,7 @@ from twin.pipes import Device, Link, Network, Node, build_network
 def line_network(utility: str = "water", kinds: tuple[str, str] = ("gate_valve", "gate_valve")) -> Network:
     """S(source) -P1- A -P2- B -P3- C, valves V1 on P2 beside A and V2 on P2 beside B; C feeds building X,
     B feeds building Y."""
-    source = {"water": "source", "gas": "regulator", "power": "transformer"}[utility]
+    source = "source"
     return build_network(
         utility,
         [Node("S", source), Node("A"), Node("B"), Node("C")],

@@ -20,6 +20,7 @@ from twin.api.routers.edits import edits_router
 from twin.api.routers.features import features_router
 from twin.api.routers.health import health_router
 from twin.api.routers.live import live_router
+from twin.api.routers.pipes import pipes_router
 from twin.api.routers.tiles import tiles_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router())
     app.include_router(edits_router())
     app.include_router(tiles_router())
+    app.include_router(pipes_router())
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app

@@ -23,8 +23,8 @@ XY = tuple[float, float]
 # Where a utility's supply comes from: a component that reaches none of these is out of service.
 SOURCE_KINDS: dict[str, frozenset[str]] = {
     "water": frozenset({"source", "tank", "plant"}),
-    "gas": frozenset({"source", "plant", "regulator"}),
-    "power": frozenset({"source", "plant", "transformer"}),
+    "gas": frozenset({"source", "plant"}),  # a regulator is fed from upstream: not a source
+    "power": frozenset({"source", "plant"}),  # building transformers are fed, not feeding
     "heat": frozenset({"source", "plant"}),
     "drainage": frozenset({"outlet", "plant"}),
     "telecom": frozenset({"source", "plant"}),
