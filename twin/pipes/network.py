@@ -63,6 +63,8 @@ class Link:
     depth_ref: str = "top"
     coords: tuple[XY, ...] = ()
     code: str | None = None
+    material: str | None = None
+    pressure_class: str | None = None
 
     @property
     def length_m(self) -> float:
