@@ -5,7 +5,7 @@ from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
 from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
 from twin.models.org import Guardian, OrgUnit, Person
-from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
+from twin.models.pipes import ExcavationPlan, PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
 from twin.models.versions import FeatureVersion
 
@@ -18,6 +18,7 @@ __all__ = [
     "BusStop",
     "Campus",
     "CampusRaster",
+    "ExcavationPlan",
     "FeatureVersion",
     "Ground",
     "Guardian",

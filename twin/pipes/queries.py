@@ -74,7 +74,8 @@ async def load_network(
     links = await conn.execute(
         text(
             "SELECT id, code, start_node_id, end_node_id, status, diameter_mm, start_depth_m, end_depth_m,"
-            " depth_ref, ST_AsGeoJSON(ST_Transform(geom, CAST(:srid AS integer)), 3) AS line"
+            " depth_ref, material, pressure_class,"
+            " ST_AsGeoJSON(ST_Transform(geom, CAST(:srid AS integer)), 3) AS line"
             f" FROM pipe_segments WHERE {where}"
         ),
         params,
@@ -125,6 +126,8 @@ def _link(r: Any) -> Link:
         r.depth_ref,
         coords,
         r.code,
+        r.material,
+        r.pressure_class,
     )
 
 
@@ -201,3 +204,128 @@ async def features(conn: AsyncConnection, table: str, ids: list[Any], columns: s
         {"ids": list(ids)},
     )
     return [json.loads(r.f) for r in rows]
+
+
+@dataclass(frozen=True)
+class DemRef:
+    path: str
+    srid: int
+
+
+async def dem(conn: AsyncConnection, c: CampusRef) -> DemRef | None:
+    row = (
+        await conn.execute(
+            text("SELECT path, srid FROM campus_rasters WHERE campus_id = :c AND kind = 'dem'"), {"c": c.id}
+        )
+    ).first()
+    return DemRef(row.path, row.srid) if row else None
+
+
+async def end_ground(conn: AsyncConnection, pipe: int) -> tuple[float | None, float | None]:
+    """Ground elevation recorded at survey at the pipe's two end nodes."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT a.ground_elev_m AS a, b.ground_elev_m AS b FROM pipe_segments s"
+                " LEFT JOIN pipe_nodes a ON a.id = s.start_node_id"
+                " LEFT JOIN pipe_nodes b ON b.id = s.end_node_id"
+                " WHERE s.id = :id"
+            ),
+            {"id": pipe},
+        )
+    ).one()
+    return row.a, row.b
+
+
+@dataclass(frozen=True)
+class NearbyPipe:
+    utility: str
+    link: Link
+    pressure: str | None
+
+
+async def pipes_near(
+    conn: AsyncConnection, caller: Caller, c: CampusRef, utility: str, pipe: int, within_m: float
+) -> list[NearbyPipe]:
+    """Every other utility's segment on the campus within `within_m` metres of `pipe`, in the metric CRS."""
+    rows = await conn.execute(
+        text(
+            "WITH p AS (SELECT ST_Transform(geom, CAST(:srid AS integer)) AS g"
+            " FROM pipe_segments WHERE id = :id)"
+            " SELECT s.id, s.code, s.utility, s.start_node_id, s.end_node_id, s.status, s.diameter_mm,"
+            " s.start_depth_m, s.end_depth_m, s.depth_ref, s.pressure_class, s.material,"
+            " ST_AsGeoJSON(ST_Transform(s.geom, CAST(:srid AS integer)), 3) AS line"
+            " FROM pipe_segments s, p WHERE s.campus_id = :campus AND s.utility <> :utility"
+            f" AND {SCOPE.replace('org_path', 's.org_path')}"
+            " AND ST_DWithin(ST_Transform(s.geom, CAST(:srid AS integer)), p.g, :within)"
+        ),
+        {
+            "id": pipe,
+            "srid": c.metric_srid,
+            "campus": c.id,
+            "utility": utility,
+            "within": within_m,
+            **_scope(caller),
+        },
+    )
+    return [NearbyPipe(r.utility, _link(r), r.pressure_class) for r in rows]
+
+
+async def building_points(conn: AsyncConnection, ids: list[Any], srid: int) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = await conn.execute(
+        text(
+            "SELECT id, code, name, ST_X(c) AS x, ST_Y(c) AS y, ST_X(l) AS lon, ST_Y(l) AS lat FROM"
+            " (SELECT id, code, name, ST_Transform(ST_PointOnSurface(geom), CAST(:srid AS integer)) AS c,"
+            "  ST_PointOnSurface(geom) AS l FROM buildings WHERE id = ANY(:ids)) b ORDER BY code"
+        ),
+        {"ids": list(ids), "srid": srid},
+    )
+    return [
+        {"id": r.id, "code": r.code, "name": r.name, "xy": [r.x, r.y], "position": [r.lon, r.lat]}
+        for r in rows
+    ]
+
+
+async def store_plan(
+    conn: AsyncConnection, caller: Caller, c: CampusRef, utility: str, pipe: int, request: dict[str, Any],
+    plan: dict[str, Any], top_wkt: str, srid: int,
+) -> int:  # fmt: skip
+    return int(
+        (
+            await conn.execute(
+                text(
+                    "INSERT INTO excavation_plans (org_path, campus_id, utility, segment_id, created_by,"
+                    " request, plan, geom) VALUES (CAST(:org AS ltree), :campus, :utility, :pipe, :user,"
+                    " CAST(:request AS jsonb), CAST(:plan AS jsonb),"
+                    " ST_Transform(ST_GeomFromText(:wkt, CAST(:srid AS integer)), 4326))"
+                    " RETURNING id"
+                ),
+                {
+                    "org": c.org_path,
+                    "campus": c.id,
+                    "utility": utility,
+                    "pipe": pipe,
+                    "user": caller.user_id,
+                    "request": json.dumps(request),
+                    "plan": json.dumps(plan),
+                    "wkt": top_wkt,
+                    "srid": srid,
+                },
+            )
+        ).scalar_one()
+    )
+
+
+async def stored_plan(conn: AsyncConnection, caller: Caller, plan_id: int) -> dict[str, Any]:
+    row = (
+        await conn.execute(
+            text(f"SELECT plan FROM excavation_plans WHERE id = :id AND {SCOPE}"),
+            {"id": plan_id, **_scope(caller)},
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no excavation plan {plan_id} in your jurisdiction")
+    plan: dict[str, Any] = row.plan
+    return plan
