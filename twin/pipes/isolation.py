@@ -49,6 +49,11 @@ def isolate(network: Network, broken: Key, failed_valves: Iterable[Key] = ()) ->
     labels = network.labels(network.cut_mask(barriers.values()))
     inside = labels == labels[network.link_index[broken]]
     to_close = [dev for dev, end in barriers.items() if _straddles(network, dev, inside)]
+    if not barriers:
+        notes.append(
+            f"the {network.utility} network has no isolation device that can close here: the whole connected"
+            " network is the segment (divert the flow: plugs, bypass pumping, switching upstream)"
+        )
     if network.links[broken].closed:
         notes.append(f"pipe {broken!r} is closed: it carries nothing, and closing valves isolates only it")
     unintended = _unintended(network, inside, notes)

@@ -53,10 +53,25 @@ def _svg(fig: Figure) -> str:
 
 
 def map_svg(doc: dict[str, Any]) -> str:
-    """Plan view in the campus metric CRS: trench outlines, nearby pipes, valves to close, buildings."""
+    """Plan view in the campus metric CRS: the trench close up with the pipes around it, and an overview
+    with the valves to close and the buildings to notify."""
+    fig = Figure(figsize=(9, 4.6))
+    near, overview = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+    for ax in (near, overview):
+        _draw(ax, doc)
+    xs, ys = zip(*doc["metric"]["top"], strict=True)
+    margin = 6.0
+    near.set_xlim(min(xs) - margin, max(xs) + margin)
+    near.set_ylim(min(ys) - margin, max(ys) + margin)
+    near.set_aspect("equal", adjustable="box")
+    near.set_title("trench", fontsize=9)
+    overview.set_title("valves to close and buildings to notify", fontsize=9)
+    near.legend(fontsize=7, loc="best")
+    return _svg(fig)
+
+
+def _draw(ax: Any, doc: dict[str, Any]) -> None:
     m = doc["metric"]
-    fig = Figure(figsize=(7, 5))
-    ax = fig.subplots()
     for pipe in m["pipes"]:
         xs, ys = zip(*pipe["coords"], strict=True)
         ax.plot(xs, ys, color=COLOURS.get(pipe["utility"], "grey"), lw=1.2, alpha=0.8)
@@ -68,20 +83,16 @@ def map_svg(doc: dict[str, Any]) -> str:
     ax.plot(xs, ys, color=COLOURS.get(doc["utility"], "black"), lw=2.5, label=f"{doc['utility']} pipe")
     for v in doc["valves_to_close"]:
         if v["xy"]:
-            ax.plot(*v["xy"], marker="X", color="black", ms=9)
-            ax.annotate(
-                v["code"] or str(v["id"]), v["xy"], xytext=(4, 4), textcoords="offset points", fontsize=7
-            )
+            ax.plot(*v["xy"], marker="X", color="black", ms=8, ls="none")
+            ax.annotate(v["code"] or str(v["id"]), v["xy"], xytext=(4, 4), textcoords="offset points", fontsize=6)
     for b in doc["buildings_to_notify"]:
-        ax.plot(*b["xy"], marker="s", color="#4d4d4d", ms=6)
-        ax.annotate(b["code"], b["xy"], xytext=(4, -8), textcoords="offset points", fontsize=7)
-    ax.set_aspect("equal")
-    ax.set_xlabel(f"easting (m, EPSG:{m['srid']})")
-    ax.set_ylabel("northing (m)")
+        ax.plot(*b["xy"], marker="s", color="#4d4d4d", ms=5, ls="none")
+        ax.annotate(b["code"], b["xy"], xytext=(4, -8), textcoords="offset points", fontsize=6)
+    ax.set_aspect("equal", adjustable="datalim")
     ax.ticklabel_format(useOffset=False, style="plain")
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="best")
-    return _svg(fig)
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel(f"easting (m, EPSG:{m['srid']})", fontsize=7)
+    ax.set_ylabel("northing (m)", fontsize=7)
 
 
 def profile_svg(doc: dict[str, Any]) -> str:
