@@ -88,3 +88,66 @@ def _kind(node_type: str) -> str:
 
 def _xy(coords: tuple[float, float] | None) -> tuple[float, float] | None:
     return (float(coords[0]), float(coords[1])) if coords is not None else None
+
+
+def inp_layers(path: Path, crs: str | None) -> list[Any]:
+    """The .inp's junctions, reservoirs and tanks as a `pipe_nodes` layer and its pipes, pumps and control
+    valves as a `pipe_segments` layer, for twin.ingest (which checks and writes them like any delivery).
+
+    Coordinates come from [COORDINATES] (and [VERTICES]) in the CRS the user names: the format has none.
+    EPANET's node elevation is stored as the ground elevation at survey (demand nodes sit at ground level
+    in the hydraulic models schools receive); depths are not in the format and stay empty, which
+    `twin pipes check` reports.
+    """
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from twin.ingest.reader import RawLayer
+
+    if not crs:
+        raise ImportRejected(
+            "an EPANET .inp carries no CRS: name the CRS of its [COORDINATES] with --crs,"
+            " e.g. --crs EPSG:4546",
+            layer=path.name,
+        )
+    wn = read_inp(path)
+    nodes = []
+    for name, node in wn.nodes():
+        if node.coordinates is None:
+            raise ImportRejected("node has no [COORDINATES] entry", layer="pipe_nodes", feature=name)
+        nodes.append(
+            {
+                "utility": "water",
+                "code": name,
+                "kind": {"Reservoir": "source", "Tank": "tank"}.get(node.node_type, "junction"),
+                "ground_elev_m": getattr(node, "elevation", None),
+                "geometry": Point(node.coordinates),
+            }
+        )
+    links = []
+    for name, link in wn.links():
+        points = [link.start_node.coordinates, *link.vertices, link.end_node.coordinates]
+        closed = link.link_type == "Pipe" and str(link.initial_status).lower().endswith("closed")
+        links.append(
+            {
+                "utility": "water",
+                "code": name,
+                "start_node": link.start_node_name,
+                "end_node": link.end_node_name,
+                "depth_ref": "top",
+                "diameter_mm": round(float(getattr(link, "diameter", 0.0) or 0.0) * 1000, 1) or None,
+                "status": "closed" if closed else "open",
+                "geometry": LineString(points),
+            }
+        )
+    widest: dict[str, float] = {}
+    for row in links:
+        for end in (row["start_node"], row["end_node"]):
+            widest[end] = max(widest.get(end, 0.0), row["diameter_mm"] or 0.0)
+    for row in links:
+        if row["diameter_mm"] is None:  # a pump has no diameter: take the widest pipe it joins
+            row["diameter_mm"] = max(widest[row["start_node"]], widest[row["end_node"]]) or 100.0
+    return [
+        RawLayer("pipe_nodes", gpd.GeoDataFrame(nodes, geometry="geometry"), None, True),
+        RawLayer("pipe_segments", gpd.GeoDataFrame(links, geometry="geometry"), None, True),
+    ]

@@ -84,7 +84,9 @@ def _draw(ax: Any, doc: dict[str, Any]) -> None:
     for v in doc["valves_to_close"]:
         if v["xy"]:
             ax.plot(*v["xy"], marker="X", color="black", ms=8, ls="none")
-            ax.annotate(v["code"] or str(v["id"]), v["xy"], xytext=(4, 4), textcoords="offset points", fontsize=6)
+            ax.annotate(
+                v["code"] or str(v["id"]), v["xy"], xytext=(4, 4), textcoords="offset points", fontsize=6
+            )
     for b in doc["buildings_to_notify"]:
         ax.plot(*b["xy"], marker="s", color="#4d4d4d", ms=5, ls="none")
         ax.annotate(b["code"], b["xy"], xytext=(4, -8), textcoords="offset points", fontsize=6)
