@@ -94,3 +94,13 @@ def test_pipe_id_and_point_together_are_refused(client: TestClient, login: Login
     answer = ask(client, login, pipe_id=1, point=[112.4, 34.6])
     assert answer["status"] == 422
     assert "exactly one of pipe_id or point" in answer["detail"]  # type: ignore[operator]
+
+
+def test_topology_report_of_the_sample_campus(client: TestClient, login: Login) -> None:
+    response = client.get("/pipes/topology", params={"campus": "LY01"}, headers=login("leader"))
+    assert response.status_code == 200
+    reports = {r["utility"]: r for r in response.json()}
+    assert set(reports) == {"water", "drainage", "gas", "power", "telecom", "heat"}
+    water = reports["water"]
+    assert water["duplicates"] == [] and water["missing_depths"] == []
+    assert len(water["parts"]) == 1  # the sample's water network is one connected whole

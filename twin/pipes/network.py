@@ -47,6 +47,7 @@ class Node:
     kind: str = "junction"
     xy: XY | None = None
     ground_m: float | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,15 @@ class Building:
     name: str
 
 
-def _scope(caller: Caller) -> dict[str, Any]:
-    return {"scope": planner_scope(caller)}
+def _scope(caller: Caller | None) -> dict[str, Any]:
+    """The planner's copy of the scope; None for the schema owner (the CLI), whom RLS does not filter."""
+    return {"scope": planner_scope(caller) if caller is not None else None}
 
 
 SCOPE = "(CAST(:scope AS ltree) IS NULL OR org_path <@ CAST(:scope AS ltree))"
 
 
-async def campus(conn: AsyncConnection, caller: Caller, code: str) -> CampusRef:
+async def campus(conn: AsyncConnection, caller: Caller | None, code: str) -> CampusRef:
     """The campus `code` in the caller's jurisdiction, or NotFound."""
     row = (
         await conn.execute(
@@ -59,14 +60,14 @@ async def campus(conn: AsyncConnection, caller: Caller, code: str) -> CampusRef:
 
 
 async def load_network(
-    conn: AsyncConnection, caller: Caller, c: CampusRef, utility: str, *, snap_m: float
+    conn: AsyncConnection, caller: Caller | None, c: CampusRef, utility: str, *, snap_m: float
 ) -> Network:
     """The utility's network on the campus: nodes, segments, devices and service connections."""
     params = {"campus": c.id, "utility": utility, "srid": c.metric_srid, **_scope(caller)}
     where = f"campus_id = :campus AND utility = :utility AND {SCOPE}"
     nodes = await conn.execute(
         text(
-            "SELECT id, kind, ground_elev_m, ST_X(g) AS x, ST_Y(g) AS y FROM"
+            "SELECT id, code, kind, ground_elev_m, ST_X(g) AS x, ST_Y(g) AS y FROM"
             f" (SELECT *, ST_Transform(geom, CAST(:srid AS integer)) AS g FROM pipe_nodes WHERE {where}) n"
         ),
         params,
@@ -93,7 +94,7 @@ async def load_network(
     )
     return build_network(
         utility,
-        [Node(r.id, r.kind, (r.x, r.y), r.ground_elev_m) for r in nodes],
+        [Node(r.id, r.kind, (r.x, r.y), r.ground_elev_m, r.code) for r in nodes],
         [_link(r) for r in links],
         [
             Device(

@@ -13,6 +13,7 @@ from twin.access.roles import Role
 from twin.api.deps import Scoped, get_settings
 from twin.errors import Forbidden
 from twin.pipes import report
+from twin.pipes.checks import topology
 from twin.pipes.digging import ExcavationQuery, create_plan
 from twin.pipes.queries import stored_plan
 from twin.pipes.trace import IsolationQuery, isolation_trace
@@ -61,6 +62,16 @@ def pipes_router() -> APIRouter:
         _check_reader(scoped)
         query = IsolationQuery(body.campus, body.utility, body.pipe_id, body.point, tuple(body.failed_valves))
         return await isolation_trace(scoped.conn, scoped.caller, query, get_settings(request).pipes)
+
+    @router.get(
+        "/topology", summary="Topology report: dangles, duplicates, unconnected parts, missing depths"
+    )
+    async def topology_check(
+        campus: str, request: Request, scoped: Scoped, utility: Utility | None = None
+    ) -> list[dict[str, Any]]:
+        _check_reader(scoped)
+        snap = get_settings(request).pipes.snap_tolerance_m
+        return await topology(scoped.conn, scoped.caller, campus, [utility] if utility else None, snap)
 
     @router.post("/excavation", status_code=201, summary="Plan and store a simulated excavation")
     async def excavation(body: ExcavationRequest, request: Request, scoped: Scoped) -> dict[str, Any]:
