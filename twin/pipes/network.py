@@ -297,7 +297,7 @@ def topology_report(net: Network, *, coincide_m: float = 0.01) -> TopologyReport
             if _same_shape(link, other, coincide_m):
                 duplicates.append((other.id, link.id))
         seen[pair].append(link)  # type: ignore[index]
-    labels = net.labels(np.zeros(len(net._ends), dtype=bool))
+    labels = _physical_parts(net)
     link_labels = labels[len(net.nodes) :]
     parts = sorted(Counter(link_labels.tolist()).values(), reverse=True)
     source_labels = {int(labels[net.node_index[s]]) for s in net.sources}
@@ -306,6 +306,15 @@ def topology_report(net: Network, *, coincide_m: float = 0.01) -> TopologyReport
     return TopologyReport(
         net.utility, len(net.nodes), len(net.links), dangles, duplicates, parts, missing, sourceless
     )
+
+
+def _physical_parts(net: Network) -> NDArray[np.int32]:
+    """Component labels with every link joined to its ends, closed or not: what is laid in the ground."""
+    rows = [net.link_index[k] for k, lk in net.links.items() for _ in (lk.start, lk.end)]
+    cols = [net.node_index[n] for lk in net.links.values() for n in (lk.start, lk.end)]
+    size = len(net.nodes) + len(net.links)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(size, size))
+    return connected_components(graph, directed=False)[1].astype(np.int32)
 
 
 def _same_shape(a: Link, b: Link, tol: float) -> bool:
