@@ -24,6 +24,7 @@ class World:
     vehicles: dict[str, int] = field(default_factory=dict)  # "A.1" -> vehicle id
     campuses: dict[str, int] = field(default_factory=dict)
     buildings: dict[str, int] = field(default_factory=dict)  # "B" -> the school's building id
+    plans: dict[str, int] = field(default_factory=dict)  # "B" -> the school's excavation plan id
 
 
 ORGS = """
@@ -80,6 +81,14 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
             "INSERT INTO buildings (org_path, campus_id, code, name, use, floors, height_m, base_elev_m, geom)"
             " VALUES (CAST(:p AS ltree), :c, 'B1', 'building ' || :m, 'teaching', 4, 14, 150,"
             " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326)) RETURNING id"
+        ),
+        params,
+    ).scalar_one()
+    world.plans[key] = conn.execute(
+        text(
+            "INSERT INTO excavation_plans (org_path, campus_id, utility, request, plan, geom)"
+            " VALUES (CAST(:p AS ltree), :c, 'water', '{}', json_build_object('campus', 'plan ' || :m),"
+            " ST_MakeEnvelope(:x, 34.604, :x + 0.0001, 34.6041, 4326)) RETURNING id"
         ),
         params,
     ).scalar_one()
