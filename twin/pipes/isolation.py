@@ -45,11 +45,10 @@ def isolate(network: Network, broken: Key, failed_valves: Iterable[Key] = ()) ->
     if unknown:
         raise NotFound(f"failed valves {unknown!r} are not devices of the {network.utility} network")
     notes: list[str] = []
-    barriers = network.barriers(failed)
-    labels = network.labels(network.cut_mask(barriers.values()))
+    labels = network.segment_labels(failed)
     inside = labels == labels[network.link_index[broken]]
-    to_close = [dev for dev, end in barriers.items() if _straddles(network, dev, inside)]
-    if not barriers:
+    to_close = network.straddling(inside, failed)
+    if not network.barriers(failed):
         notes.append(
             f"the {network.utility} network has no isolation device that can close here: the whole connected"
             " network is the segment (divert the flow: plugs, bypass pumping, switching upstream)"
@@ -58,8 +57,8 @@ def isolate(network: Network, broken: Key, failed_valves: Iterable[Key] = ()) ->
         notes.append(f"pipe {broken!r} is closed: it carries nothing, and closing valves isolates only it")
     unintended = _unintended(network, inside, notes)
     out = inside | unintended
-    nodes, links = _split(network, inside)
-    lost_nodes, lost_links = _split(network, unintended)
+    nodes, links = network.split(inside)
+    lost_nodes, lost_links = network.split(unintended)
     buildings = sorted(
         {b for node, fed in network.services.items() if out[network.node_index[node]] for b in fed}, key=str
     )
@@ -70,11 +69,6 @@ def isolate(network: Network, broken: Key, failed_valves: Iterable[Key] = ()) ->
     )
 
 
-def _straddles(network: Network, device: Key, inside: NDArray[np.bool_]) -> bool:
-    dev = network.devices[device]
-    return bool(inside[network.link_index[dev.link]] != inside[network.node_index[dev.node]])
-
-
 def _unintended(network: Network, segment: NDArray[np.bool_], notes: list[str]) -> NDArray[np.bool_]:
     """Vertices that reached a source with every barrier open, and reach none once `segment` is removed."""
     none = np.zeros_like(segment)
@@ -82,20 +76,10 @@ def _unintended(network: Network, segment: NDArray[np.bool_], notes: list[str]) 
         notes.append(f"the {network.utility} network has no source node: unintended isolation not assessed")
         return none
     no_cut = np.zeros(len(network._ends), dtype=bool)
-    before = _fed(network, network.labels(no_cut))
     after = _fed(network, network.labels(no_cut, removed=segment))
-    return before & ~after & ~segment
+    return network.fed & ~after & ~segment
 
 
 def _fed(network: Network, labels: NDArray[np.int32]) -> NDArray[np.bool_]:
     source_labels = labels[[network.node_index[s] for s in network.sources]]
     return np.isin(labels, source_labels)
-
-
-def _split(network: Network, mask: NDArray[np.bool_]) -> tuple[list[Key], list[Key]]:
-    nodes: list[Key] = []
-    links: list[Key] = []
-    for (kind, key), hit in zip(network.vertex_keys, mask.tolist(), strict=True):
-        if hit:
-            (nodes if kind == "node" else links).append(key)
-    return nodes, links

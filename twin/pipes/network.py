@@ -155,17 +155,62 @@ class Network:
                 cut[end] = True
         return cut
 
-    def barriers(self, failed: Iterable[Key] = ()) -> dict[Key, int]:
-        """Open, operable devices that can be closed (device -> its connection), minus `failed`."""
-        skip = set(failed)
+    @cached_property
+    def _all_barriers(self) -> dict[Key, int]:
         kinds = BARRIER_KINDS.get(self.utility)
         found: dict[Key, int] = {}
         for dev in self.devices.values():
             end = self._ends.get((dev.link, dev.node))
             usable = dev.normal_open and dev.operable and (kinds is None or dev.kind in kinds)
-            if end is not None and usable and dev.id not in skip:
+            if end is not None and usable:
                 found[dev.id] = end
         return found
+
+    def barriers(self, failed: Iterable[Key] = ()) -> dict[Key, int]:
+        """Open, operable devices that can be closed (device -> its connection), minus `failed`."""
+        skip = set(failed)
+        if not skip:
+            return self._all_barriers
+        return {dev: end for dev, end in self._all_barriers.items() if dev not in skip}
+
+    @cached_property
+    def _barrier_sides(self) -> tuple[list[Key], NDArray[np.int64], NDArray[np.int64]]:
+        """Every barrier with the vertex of its link and of its node, for vectorised boundary tests."""
+        ids = list(self._all_barriers)
+        links = np.array([self.link_index[self.devices[d].link] for d in ids], dtype=np.int64)
+        nodes = np.array([self.node_index[self.devices[d].node] for d in ids], dtype=np.int64)
+        return ids, links, nodes
+
+    def straddling(self, inside: NDArray[np.bool_], failed: Iterable[Key] = ()) -> list[Key]:
+        """Barriers with exactly one side in `inside` (a segment's boundary), minus `failed`."""
+        ids, links, nodes = self._barrier_sides
+        skip = set(failed)
+        hits = np.nonzero(inside[links] != inside[nodes])[0]
+        return [ids[i] for i in hits.tolist() if ids[i] not in skip]
+
+    @cached_property
+    def _segment_labels(self) -> NDArray[np.int32]:
+        return self.labels(self.cut_mask(self._all_barriers.values()))
+
+    def segment_labels(self, failed: Iterable[Key] = ()) -> NDArray[np.int32]:
+        """Segment label of every vertex with every barrier but `failed` closed."""
+        skip = list(failed)
+        if not skip:
+            return self._segment_labels
+        return self.labels(self.cut_mask(self.barriers(skip).values()))
+
+    @cached_property
+    def fed(self) -> NDArray[np.bool_]:
+        """Vertices that reach a source with every barrier open (before any closure)."""
+        labels = self.labels(np.zeros(len(self._ends), dtype=bool))
+        return np.isin(labels, labels[[self.node_index[s] for s in self.sources]])
+
+    def split(self, mask: NDArray[np.bool_]) -> tuple[list[Key], list[Key]]:
+        """The node keys and link keys of the vertices in `mask`."""
+        hits = np.nonzero(mask)[0].tolist()
+        n = len(self.nodes)
+        keys = self.vertex_keys
+        return [keys[i][1] for i in hits if i < n], [keys[i][1] for i in hits if i >= n]
 
     def labels(self, cut: NDArray[np.bool_], removed: NDArray[np.bool_] | None = None) -> NDArray[np.int32]:
         """Component label of every vertex with the connections in `cut` taken out (and, when given,
@@ -187,7 +232,7 @@ class Network:
 
     def segments(self, failed: Iterable[Key] = ()) -> list[Segment]:
         """The valve segments of the whole network (every open, operable barrier closed)."""
-        labels = self.labels(self.cut_mask(self.barriers(failed).values()))
+        labels = self.segment_labels(failed)
         groups: dict[int, tuple[set[Key], set[Key]]] = defaultdict(lambda: (set(), set()))
         for (kind, key), label in zip(self.vertex_keys, labels.tolist(), strict=True):
             groups[label][0 if kind == "node" else 1].add(key)

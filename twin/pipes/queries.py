@@ -192,8 +192,11 @@ async def buildings(conn: AsyncConnection, ids: list[Any]) -> list[Building]:
     return [Building(r.id, r.code, r.name) for r in rows]
 
 
-async def features(conn: AsyncConnection, table: str, ids: list[Any], columns: str) -> list[dict[str, Any]]:
-    """GeoJSON features (CRS84) of `ids` from one of the network tables."""
+async def features(
+    conn: AsyncConnection, table: str, ids: list[Any], columns: str, **params: Any
+) -> list[dict[str, Any]]:
+    """GeoJSON features (CRS84) of `ids` from one of the network tables; `columns` are the property pairs
+    (constants of this package, with `params` bound)."""
     if table not in {"pipe_segments", "pipe_nodes", "valves"} or not ids:
         return []
     rows = await conn.execute(
@@ -202,7 +205,7 @@ async def features(conn: AsyncConnection, table: str, ids: list[Any], columns: s
             f" ST_AsGeoJSON(geom, 7)::json, 'properties', json_build_object({columns}))::text AS f"
             f" FROM {table} WHERE id = ANY(:ids) ORDER BY id"
         ),
-        {"ids": list(ids)},
+        {"ids": list(ids), **params},
     )
     return [json.loads(r.f) for r in rows]
 

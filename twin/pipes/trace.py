@@ -54,19 +54,16 @@ class NetworkCache:
 CACHE = NetworkCache()
 
 
-FINGERPRINT = (
-    "SELECT count(*), coalesce(sum(version), 0), max(updated_at) FROM {table}"
-    " WHERE campus_id = :c AND utility = :u"
+FINGERPRINT = " UNION ALL ".join(
+    f"(SELECT count(*), coalesce(sum(version), 0), max(updated_at) FROM {table}"
+    " WHERE campus_id = :c AND utility = :u)"
+    for table in ("pipe_nodes", "pipe_segments", "valves", "service_connections")
 )
 
 
 async def _fingerprint(conn: AsyncConnection, c: queries.CampusRef, utility: str) -> tuple[Any, ...]:
-    params = {"c": c.id, "u": utility}
-    parts = []
-    for table in ("pipe_nodes", "pipe_segments", "valves", "service_connections"):
-        row = await conn.execute(text(FINGERPRINT.format(table=table)), params)
-        parts.append(tuple(row.one()))
-    return tuple(parts)
+    rows = await conn.execute(text(FINGERPRINT), {"c": c.id, "u": utility})
+    return tuple(tuple(r) for r in rows)
 
 
 async def isolation_trace(
@@ -90,17 +87,13 @@ async def describe(
     conn: AsyncConnection, c: queries.CampusRef, utility: str, iso: Isolation, snapped: dict[str, Any] | None
 ) -> dict[str, Any]:
     valves = await queries.features(conn, "valves", iso.valves_to_close, "'code', code, 'kind', kind")
+    role = "CASE WHEN id = ANY(:lost) THEN 'unintended' ELSE 'segment' END"
     pipes = await queries.features(
         conn,
         "pipe_segments",
-        iso.segment_pipes,
-        "'code', code, 'diameter_mm', diameter_mm, 'role', 'segment'",
-    )
-    lost = await queries.features(
-        conn,
-        "pipe_segments",
-        iso.unintended_pipes,
-        "'code', code, 'diameter_mm', diameter_mm, 'role', 'unintended'",
+        [*iso.segment_pipes, *iso.unintended_pipes],
+        f"'code', code, 'diameter_mm', diameter_mm, 'role', {role}",
+        lost=list(iso.unintended_pipes),
     )
     out = await queries.buildings(conn, iso.buildings_out)
     return {
@@ -122,5 +115,5 @@ async def describe(
         "buildings_out": [{"id": b.id, "code": b.code, "name": b.name} for b in out],
         "failed_valves": iso.failed_valves,
         "notes": iso.notes,
-        "geojson": {"type": "FeatureCollection", "features": pipes + lost + valves},
+        "geojson": {"type": "FeatureCollection", "features": pipes + valves},
     }
