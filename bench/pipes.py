@@ -171,7 +171,8 @@ def main() -> None:
 WNTR 1.5 `valve_segments` against `twin.pipes` on WNTR's own networks with strategic valve layers
 (Net6: one valve per pipe end, `generate_valve_layer(wn, 'strategic', 1, seed=11)`; ky10: n=2), both
 from the model (WNTR: graph and segments; ours: Network and segments). Median of 3 (WNTR) and 7 (ours)
-runs after a warm-up; the partitions are compared as sets of sets and must be identical.
+runs after a warm-up; the partitions are compared as sets of sets and must be identical. The machine
+(2 cores) was shared with other test runs: absolute times are noisy, the ratios less so.
 
 Reproduce: `.venv/bin/python -m bench pipes`.
 

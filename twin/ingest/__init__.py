@@ -91,8 +91,11 @@ def import_into(
 
 def validated_layers(path: Path, crs: str | None, encoding: str | None) -> dict[str, list[Row]]:
     """Read and check every layer before anything is written."""
+    from twin.pipes.survey import survey_layers
+
     layers: dict[str, list[Row]] = {}
-    for raw in read_layers(path, encoding=encoding):
+    raws = read_layers(path, encoding=encoding)
+    for raw in survey_layers(raws) or raws:
         spec = BY_NAME.get(raw.name)
         if spec is None:
             raise ImportRejected(f"unknown layer; known layers: {', '.join(BY_NAME)}", layer=raw.name)
