@@ -101,7 +101,7 @@ def test_survey_line_without_point_numbers_is_refused(engine: Any, tmp_path: Pat
     lines = gpd.read_file(folder / "JS_line.shp", encoding="GBK")
     lines.loc[1, "终点点号"] = None
     write(lines, folder / "JS_line.shp")
-    with pytest.raises(ImportRejected, match="JS_line.*start and end point numbers"):
+    with pytest.raises(ImportRejected, match=r"JS_line.*start and end point numbers"):
         load_path(engine, folder, campus="C1")
 
 
