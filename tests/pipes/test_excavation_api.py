@@ -40,6 +40,8 @@ def test_plan_has_trench_profile_volume_and_flags(plan: dict[str, Any]) -> None:
     assert len(plan["profile"]) >= 2
     assert set(plan["flags"]) == {"shoring_needed", "special_plan", "calculation_needed"}
     assert {f["properties"]["part"] for f in plan["geojson"]["features"]} == {"top", "bottom", "centreline"}
+    lon, lat = plan["geojson"]["features"][0]["geometry"]["coordinates"][0][0]
+    assert 112.44 < lon < 112.46 and 34.61 < lat < 34.63  # CRS84, on the sample campus
     for station in plan["profile"]:  # depth to the invert: the pipe's bottom is that deep
         assert station["depth"] == pytest.approx(station["ground"] - station["bottom"], abs=0.002)
 

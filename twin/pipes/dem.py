@@ -33,7 +33,7 @@ class Dem:
         return [self._bilinear(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
 
     def _bilinear(self, x: float, y: float) -> float | None:
-        col, row = self.inverse * (x, y)
+        col, row = self.inverse @ (x, y)
         c, r = col - 0.5, row - 0.5  # cell centres
         c0, r0 = math.floor(c), math.floor(r)
         rows, cols = self.values.shape

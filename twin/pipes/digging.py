@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+import shapely
 from shapely.geometry import mapping
-from shapely.ops import transform
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access import Caller
@@ -128,7 +128,7 @@ async def _document(
     to_lonlat = transformer(c.metric_srid, 4326)
 
     def lonlat(geom: Any) -> dict[str, Any]:
-        return dict(mapping(transform(to_lonlat.transform, geom)))
+        return dict(mapping(shapely.transform(geom, lambda xy: _lonlat(to_lonlat, xy))))
 
     valves = [net.devices[v] for v in iso.valves_to_close]
     buildings = await queries.building_points(conn, iso.buildings_out, c.metric_srid)
@@ -199,6 +199,13 @@ async def _document(
             ],
         },
     }
+
+
+def _lonlat(to_lonlat: Any, xy: Any) -> Any:
+    import numpy as np
+
+    lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
 
 
 def _pos(to_lonlat: Any, xy: XY | None) -> list[float]:
