@@ -68,6 +68,9 @@ def test_deep_trench_needs_special_plan_and_beyond_five_metres_a_calculation() -
     assert six.flags == {"shoring_needed": True, "special_plan": True, "calculation_needed": True}
     assert six.bottom_width_m == pytest.approx(0.3 + 2 * (0.40 + 0.2))
     assert any("calculation" in note for note in six.safety)
+    sloped = plan_excavation(pipe(5.0), "water", flat(), [], OPTS)  # type: ignore[arg-type]
+    assert sloped.walls == "sloped"
+    assert sloped.flags["shoring_needed"]  # beyond 5 m the slope table no longer holds
 
 
 def test_dem_not_covering_the_trench_is_refused() -> None:

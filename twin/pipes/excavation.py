@@ -196,15 +196,15 @@ def plan_excavation(
         for s, p, g, t in zip(positions, points, heights, tops, strict=True)
     ]
     volume = sum((a.area + b.area) / 2 * (b.s - a.s) for a, b in itertools.pairwise(stations))
-    top = _dig_polygon(centre, stations, start_s, top=True)
+    top = _dig_polygon(centre, stations, start_s)
     bottom = centre.buffer(width / 2, cap_style="flat")
     flags = {
-        "shoring_needed": h_max > soil.vertical_max_m and walls != "sloped",
+        # past the soil's limit for unsupported vertical walls the walls are sloped (table) or shored;
+        # past 5 m the slope table no longer holds, so the walls need support whatever was chosen
+        "shoring_needed": (walls == "shored" and h_max > soil.vertical_max_m) or h_max > CALCULATION_M,
         "special_plan": h_max >= SPECIAL_PLAN_M,
         "calculation_needed": h_max > CALCULATION_M,
     }
-    if walls == "shored" and h_max > soil.vertical_max_m:
-        flags["shoring_needed"] = True
     plan = ExcavationPlan(
         pipe=pipe.id,
         code=pipe.code,
@@ -327,7 +327,7 @@ def _station(
     )
 
 
-def _dig_polygon(centre: LineString, stations: list[Station], start_s: float, *, top: bool) -> Polygon:
+def _dig_polygon(centre: LineString, stations: list[Station], start_s: float) -> Polygon:
     """The top outline: each interval buffered by its larger half-width (flat ends), unioned."""
     parts = []
     for a, b in itertools.pairwise(stations):
