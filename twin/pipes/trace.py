@@ -30,7 +30,7 @@ class IsolationQuery:
 class NetworkCache:
     """Networks by (campus, utility, fingerprint): a break query needs no reload while nothing changed.
 
-    The fingerprint (row counts and summed versions of the four tables) is read in the caller's own
+    The fingerprint (row count and newest row version of each of the four tables) is read in the caller's own
     transaction, so a caller only ever reaches a network whose rows row-level security lets them see.
     """
 
@@ -40,7 +40,8 @@ class NetworkCache:
     async def get(
         self, conn: AsyncConnection, caller: Caller, c: queries.CampusRef, utility: str, snap_m: float
     ) -> Network:
-        key = (c.id, utility, snap_m, await _fingerprint(conn, c, utility))
+        # the database's URL too: one process may serve several databases whose campus ids coincide
+        key = (str(conn.engine.url), c.id, utility, snap_m, await _fingerprint(conn, c, utility))
         net = self.entries.get(key)
         if net is None:
             net = await queries.load_network(conn, caller, c, utility, snap_m=snap_m)
@@ -54,9 +55,10 @@ class NetworkCache:
 CACHE = NetworkCache()
 
 
+# xmin is the id of the transaction that wrote a row version: any insert or update makes a newer one, any
+# delete lowers the count. Valves and service connections have no version trigger, so versions would not do.
 FINGERPRINT = " UNION ALL ".join(
-    f"(SELECT count(*), coalesce(sum(version), 0), max(updated_at) FROM {table}"
-    " WHERE campus_id = :c AND utility = :u)"
+    f"(SELECT count(*), max(xmin::text::bigint) FROM {table} WHERE campus_id = :c AND utility = :u)"
     for table in ("pipe_nodes", "pipe_segments", "valves", "service_connections")
 )
 
