@@ -141,3 +141,16 @@ def test_unlisted_pair_falls_back_to_the_default_and_says_so() -> None:
     [c] = plan.conflicts
     assert c.kind == "within clearance" and c.distance_m == 2.8
     assert c.fallback and c.required_m == 3.0 and "default" in c.source
+
+
+def test_line_digitised_against_its_start_and_end_is_turned_round_before_planning() -> None:
+    from twin.pipes.digging import oriented
+    from twin.pipes.network import Node, build_network
+
+    backwards = Link(
+        "P", "A", "B", diameter_mm=300, start_depth_m=1.0, end_depth_m=3.0, coords=((10, 0), (0, 0))
+    )
+    net = build_network("water", [Node("A", xy=(0.0, 0.0)), Node("B", xy=(10.0, 0.0))], [backwards])
+    plan = plan_excavation(oriented(net, "P"), "water", flat(), [], OPTS)  # type: ignore[arg-type]
+    first = plan.stations[0]
+    assert (first.x, first.pipe_top) == (0.0, pytest.approx(99.0))  # A, where the pipe is 1 m deep

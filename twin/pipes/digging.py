@@ -7,8 +7,9 @@ and the profile in both the campus metric CRS (`metric`) and CRS84 (`geojson`).
 from __future__ import annotations
 
 import asyncio
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,7 +25,7 @@ from twin.pipes import queries
 from twin.pipes.dem import Dem
 from twin.pipes.excavation import ExcavationPlan, OtherPipe, TrenchOptions, plan_excavation
 from twin.pipes.isolation import isolate
-from twin.pipes.network import XY
+from twin.pipes.network import XY, Link, Network
 from twin.pipes.trace import CACHE
 
 SEARCH_M = 12.0  # other pipes farther than this from the pipe cannot touch a trench of ≤ 5 m depth
@@ -114,6 +115,18 @@ async def create_plan(
     )
     doc["id"] = plan_id
     return doc
+
+
+def oriented(net: Network, pipe: Any) -> Link:
+    """The link with its line running from its start node to its end node, as its depths are given: a
+    surveyor may digitise a line against the direction of 起点/终点."""
+    link = net.links[pipe]
+    start = net.nodes[link.start].xy
+    if start is None or len(link.coords) < 2:
+        return link
+    if math.dist(start, link.coords[-1]) < math.dist(start, link.coords[0]):
+        return replace(link, coords=tuple(reversed(link.coords)))
+    return link
 
 
 def _to_metric(lonlat: tuple[float, float], srid: int) -> XY:
