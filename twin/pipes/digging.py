@@ -23,12 +23,10 @@ from twin.crs import transformer
 from twin.errors import UnprocessableContent
 from twin.pipes import queries
 from twin.pipes.dem import Dem
-from twin.pipes.excavation import ExcavationPlan, OtherPipe, TrenchOptions, plan_excavation
+from twin.pipes.excavation import ExcavationPlan, OtherPipe, TrenchOptions, plan_excavation, search_radius
 from twin.pipes.isolation import isolate
 from twin.pipes.network import XY, Link, Network
 from twin.pipes.trace import CACHE
-
-SEARCH_M = 12.0  # other pipes farther than this from the pipe cannot touch a trench of ≤ 5 m depth
 
 
 class NoDem(UnprocessableContent):
@@ -79,7 +77,6 @@ async def create_plan(
         raise NoDem(f"campus {c.code} has no DEM: load one with `twin load dem.tif --campus {c.code}`")
     dem = open_dem(ref)
     net = await CACHE.get(conn, caller, c, q.utility, settings.snap_tolerance_m)
-    others = await queries.pipes_near(conn, caller, c, q.utility, pipe, SEARCH_M)
     opts = TrenchOptions(
         soil=q.soil or settings.soil,
         load=q.load,
@@ -95,15 +92,12 @@ async def create_plan(
     def ground(points: Any) -> list[float | None]:
         return dem.heights(points, c.metric_srid)
 
+    link = oriented(net, pipe)
+    others = await queries.pipes_near(conn, caller, c, q.utility, pipe, search_radius(link, opts))
+
     def work() -> tuple[ExcavationPlan, Any]:
-        plan = plan_excavation(
-            net.links[pipe],
-            q.utility,
-            ground,
-            [OtherPipe(o.utility, o.link, o.pressure) for o in others],
-            opts,
-        )
-        return plan, isolate(net, pipe, q.failed_valves)
+        near = [OtherPipe(o.utility, o.link, o.pressure) for o in others]
+        return plan_excavation(link, q.utility, ground, near, opts), isolate(net, pipe, q.failed_valves)
 
     plan, iso = await asyncio.to_thread(work)
     if q.soil is None:

@@ -340,6 +340,25 @@ def _dig_polygon(centre: LineString, stations: list[Station], start_s: float) ->
     return shape if isinstance(shape, Polygon) else shape.convex_hull
 
 
+def search_radius(pipe: Link, opts: TrenchOptions, ground_relief_m: float = 1.0) -> float:
+    """How far from the pipe another utility can matter: the widest top the trench could have (steepest
+    slope in the table at the deepest surveyed depth, plus some ground relief), the largest clearance in the
+    table or the default, and the survey tolerance."""
+    from twin.pipes.clearances import table
+
+    depths = [d for d in (pipe.start_depth_m, pipe.end_depth_m, opts.assumed_depth_m) if d is not None]
+    h = max([*depths, 1.0]) + (pipe.diameter_mm or 0) / 1000 + opts.bedding_m + ground_relief_m
+    slope = max(max(row.slopes.values()) for row in soils().values())
+    widest = max([r.min_m for r in table()] + [opts.default_clearance_m])
+    return (
+        (pipe.diameter_mm or 0) / 2000
+        + 2 * (working_widths()[-1][2] + SHORING_M)
+        + slope * h
+        + widest
+        + 0.15 * h
+    )
+
+
 def uncertainty(depth_to_centre: float) -> tuple[float, float]:
     """CJJ 61 survey tolerance (plan, depth) for a pipe whose centre lies h deep (h < 1 m counts as 1 m)."""
     h = max(depth_to_centre, 1.0)
