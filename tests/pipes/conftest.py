@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, text
 
 from tests.conftest import sample_database
-from tests.layers.conftest import PASSWORD, SIBLING, USERS, _add_sibling_and_users
+from tests.layers.conftest import PASSWORD, SIBLING, _add_sibling_and_users
 from twin.api import create_app
 from twin.config import Settings
 
@@ -75,5 +75,3 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
 
     return headers
 
-
-__all__ = ["USERS"]
