@@ -347,3 +347,50 @@ def _progress() -> Progress:
 
 if __name__ == "__main__":
     app()
+
+
+pipes_app = typer.Typer(help="Pipe networks: topology check.")
+app.add_typer(pipes_app, name="pipes")
+
+
+@pipes_app.command("check")
+def pipes_check(
+    campus: str = typer.Option(..., help="campus code"),
+    utility: list[str] = typer.Option([], help="utilities to check (default: all six)"),
+    snap: float | None = typer.Option(None, help="snap tolerance in metres (default from settings)"),
+) -> None:
+    """Topology report: dangles, duplicate pipes, unconnected parts and missing depths per utility."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from twin.pipes.checks import topology
+
+    s = _settings()
+
+    async def run() -> list[dict[str, object]]:
+        engine = create_async_engine(s.db.async_url())  # the schema owner: no scope to set
+        try:
+            async with engine.connect() as conn:
+                return await topology(conn, None, campus, utility or None, snap or s.pipes.snap_tolerance_m)
+        finally:
+            await engine.dispose()
+
+    try:
+        reports = asyncio.run(run())
+    except TwinError as exc:
+        raise _fail(exc.detail) from exc
+    table = Table("utility", "nodes", "pipes", "parts", "dangles", "duplicates", "missing depths", "clean")
+    for r in reports:
+        parts: list[int] = r["parts"]  # type: ignore[assignment]
+        table.add_row(
+            str(r["utility"]), str(r["nodes"]), str(r["links"]), str(len(parts)), _few(r["dangles"]),
+            _few(r["duplicates"]), _few(r["missing_depths"]), "yes" if r["clean"] else "no",
+        )  # fmt: skip
+    Console().print(table)
+
+
+def _few(items: object, shown: int = 5) -> str:
+    values = list(items)  # type: ignore[call-overload]
+    head = ", ".join(str(v) for v in values[:shown])
+    return f"{len(values)}: {head}…" if len(values) > shown else (f"{len(values)}: {head}" if values else "0")

@@ -132,6 +132,19 @@ class RiskMapSettings(BaseSettings):
     max_cards: int = 2_000  # each card renders a QR code and a PDF page
 
 
+class PipeSettings(BaseSettings):
+    """Pipe networks: snapping, the isolation click, excavation defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_PIPES_")
+
+    snap_tolerance_m: float = 0.05  # a segment end this close to a node is joined to it
+    max_click_m: float = 15.0  # a clicked point farther than this from every pipe is refused
+    bedding_m: float = 0.15  # below the pipe's bottom (GB 50268: 0.1–0.2 m)
+    default_clearance_m: float = 1.0  # a pair of utilities the clearance table does not list
+    soil: str = "sandy_loam"  # when the request names none
+    point_trench_m: float = 3.0  # length of a trench dug around a point rather than along a pipe
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -143,6 +156,7 @@ class Settings(BaseSettings):
     edit: EditSettings = Field(default_factory=EditSettings)
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    pipes: PipeSettings = Field(default_factory=PipeSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

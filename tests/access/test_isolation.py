@@ -62,6 +62,7 @@ def fill(path: str, world: w.World, target: str) -> str:
         "campus_id": lambda: world.campuses[target],
         "collection_id": lambda: "buildings",
         "fid": lambda: world.buildings[target],
+        "plan_id": lambda: world.plans[target],
         "version": lambda: 1,
         "org_code": lambda: w.SCHOOLS[target][0],
         "hazard_id": lambda: world.hazards[target],

@@ -28,6 +28,7 @@ class World:
     photos: dict[str, str] = field(default_factory=dict)  # "B" -> sha256 of a photo of that hazard
     notifications: dict[str, int] = field(default_factory=dict)
     inspections: dict[str, int] = field(default_factory=dict)
+    plans: dict[str, int] = field(default_factory=dict)  # "B" -> the school's excavation plan id
 
 
 ORGS = """
@@ -84,6 +85,14 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
             "INSERT INTO buildings (org_path, campus_id, code, name, use, floors, height_m, base_elev_m, geom)"
             " VALUES (CAST(:p AS ltree), :c, 'B1', 'building ' || :m, 'teaching', 4, 14, 150,"
             " ST_MakeEnvelope(:x, 34.605, :x + 0.0005, 34.6055, 4326)) RETURNING id"
+        ),
+        params,
+    ).scalar_one()
+    world.plans[key] = conn.execute(
+        text(
+            "INSERT INTO excavation_plans (org_path, campus_id, utility, request, plan, geom)"
+            " VALUES (CAST(:p AS ltree), :c, 'water', '{}', json_build_object('campus', 'plan ' || :m),"
+            " ST_MakeEnvelope(:x, 34.604, :x + 0.0001, 34.6041, 4326)) RETURNING id"
         ),
         params,
     ).scalar_one()

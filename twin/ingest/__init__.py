@@ -1,4 +1,4 @@
-"""`twin load`: import a delivery (GeoPackage, Shapefile, GeoJSON, DEM GeoTIFF) in one transaction."""
+"""`twin load`: import a delivery (GeoPackage, Shapefile, GeoJSON, EPANET .inp, DEM) in one transaction."""
 
 from __future__ import annotations
 
@@ -54,8 +54,11 @@ def load_path(
             register_dem(conn, path, campus, paths or PathSettings())
         return ImportReport(campus=campus, counts={"campus_rasters": 1})
     if path.suffix.lower() == ".inp":
-        raise ImportRejected("EPANET .inp import is not available yet; load the network as a GeoPackage")
-    layers = validated_layers(path, crs, encoding)
+        if not campus:
+            raise ImportRejected("an EPANET model needs --campus CODE to know which campus it belongs to")
+        layers = epanet_layers(path, crs)
+    else:
+        layers = validated_layers(path, crs, encoding)
     try:
         with engine.begin() as conn:
             return import_into(conn, layers, campus=campus, replace=replace, progress=progress)
@@ -88,8 +91,11 @@ def import_into(
 
 def validated_layers(path: Path, crs: str | None, encoding: str | None) -> dict[str, list[Row]]:
     """Read and check every layer before anything is written."""
+    from twin.pipes.survey import survey_layers
+
     layers: dict[str, list[Row]] = {}
-    for raw in read_layers(path, encoding=encoding):
+    raws = read_layers(path, encoding=encoding)
+    for raw in survey_layers(raws) or raws:
         spec = BY_NAME.get(raw.name)
         if spec is None:
             raise ImportRejected(f"unknown layer; known layers: {', '.join(BY_NAME)}", layer=raw.name)
@@ -97,6 +103,13 @@ def validated_layers(path: Path, crs: str | None, encoding: str | None) -> dict[
     if not layers:
         raise ImportRejected(f"{path.name} holds no layers")
     return layers
+
+
+def epanet_layers(path: Path, crs: str | None) -> dict[str, list[Row]]:
+    """The water network of an EPANET .inp as checked layers (twin.pipes.epanet reads it with WNTR)."""
+    from twin.pipes.epanet import inp_layers
+
+    return {raw.name: clean_rows(raw, BY_NAME[raw.name], crs) for raw in inp_layers(path, crs)}
 
 
 def _target_campus(named: str | None, campuses: list[Row]) -> str:

@@ -13,7 +13,7 @@ from twin.models.hazards import (
 )
 from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
 from twin.models.org import Guardian, OrgUnit, Person
-from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
+from twin.models.pipes import ExcavationPlan, PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
 from twin.models.riskmap import RiskRollup, RiskScale
 from twin.models.versions import FeatureVersion
@@ -28,6 +28,7 @@ __all__ = [
     "Campus",
     "CampusRaster",
     "Escalation",
+    "ExcavationPlan",
     "FeatureVersion",
     "Ground",
     "Guardian",

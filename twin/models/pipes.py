@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from twin.models.base import Base, LTree, Versioned, geometry, school_owned
+from twin.models.base import Base, LTree, Timestamps, Versioned, geometry, school_owned
 
 # Chinese survey codes in the docstring of each: 给水 JS, 排水 PS, 燃气 RQ, 电力 DL, 通信 TX, 热力 RL.
 UTILITIES = ("water", "drainage", "gas", "power", "telecom", "heat")
@@ -147,3 +147,24 @@ class ServiceConnection(Versioned, Base):
     node_id: Mapped[int] = mapped_column(ForeignKey("pipe_nodes.id", ondelete="CASCADE"))
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
     geom: Mapped[Any] = geometry("LINESTRING", nullable=True)
+
+
+class ExcavationPlan(Timestamps, Base):
+    """A stored excavation plan (模拟开挖方案): the request, the plan document and the trench's top outline.
+
+    `plan` keeps the trench geometry and the depth profile as JSON so the 3D cut can be built from it.
+    Plans are made, not edited: no feature versions.
+    """
+
+    __tablename__ = "excavation_plans"
+    __table_args__ = school_owned("excavation_plans", _utility_known)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    campus_id: Mapped[int] = mapped_column(ForeignKey("campuses.id", ondelete="CASCADE"), index=True)
+    utility: Mapped[str] = mapped_column(String(16))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("pipe_segments.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    request: Mapped[dict[str, Any]]
+    plan: Mapped[dict[str, Any]]
+    geom: Mapped[Any] = geometry("POLYGON")

@@ -34,6 +34,7 @@ TABLES = {
     "alerts": "geom",
     "bus_routes": "geom",
     "bus_stops": "geom",
+    "excavation_plans": "geom",
 }
 
 
