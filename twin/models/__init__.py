@@ -3,7 +3,17 @@
 from twin.models.access import AuditEntry, User, WriteGrant
 from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
-from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
+from twin.models.live import (
+    Alert,
+    AlertEvent,
+    AlertTimer,
+    BusRoute,
+    BusStop,
+    LiveEvent,
+    Position,
+    Sensor,
+    Vehicle,
+)
 from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
@@ -11,6 +21,8 @@ from twin.models.versions import FeatureVersion
 
 __all__ = [
     "Alert",
+    "AlertEvent",
+    "AlertTimer",
     "AuditEntry",
     "Base",
     "Building",
@@ -23,6 +35,7 @@ __all__ = [
     "Guardian",
     "Hazard",
     "Inspection",
+    "LiveEvent",
     "OrgUnit",
     "Person",
     "PipeNode",
