@@ -25,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(sample_app, name="sample")
 user_app = typer.Typer(help="Users and their roles.")
 app.add_typer(user_app, name="user")
+live_app = typer.Typer(help="Live sensor alerts: the MQTT ingest worker.")
+app.add_typer(live_app, name="live")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -262,6 +264,23 @@ def serve(
         workers=workers or s.server.workers,
         proxy_headers=False,
     )
+
+
+@live_app.command("ingest")
+def live_ingest() -> None:
+    """Take sensor events in from MQTT (and fire due escalations) until stopped; run several to share."""
+    import logging
+
+    from twin.db.provision import services_up as up
+    from twin.live.ingest import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings()
+    try:
+        up(s)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    run_forever(s)
 
 
 def _progress() -> Progress:

@@ -1,0 +1,192 @@
+"""The MQTT ingest worker: sensor events in, exactly once, acknowledged only after commit.
+
+QoS 1 with a persistent session (MQTT 5 `clean_start=False`, session expiry > 0) under a fixed client
+id, so the broker keeps what arrives while the worker is down and redelivers what it never acknowledged;
+`manual_ack=True` and `client.ack(mid, qos)` after the transaction commits, so a crash between the two
+only causes a redelivery, which the event id (unique) turns into a no-op. Several workers share the
+subscription (`$share/<group>/...`). The fixed client id comes from a numbered slot held by a Postgres
+advisory lock: a restarted worker takes the free slot, usually its own, and with it its session.
+
+Malformed payloads and unknown devices are logged, counted (`STATS`, shown by `GET /live/stats`) and
+acknowledged, so they do not come back forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from twin.broker import parse_mqtt_url
+from twin.config import Settings
+from twin.db.engine import sync_engine
+from twin.live.alerts import Clock, Outcome, escalate_due, take_event, utc_now
+from twin.live.events import TOPIC_FILTER, Rejected, parse_payload, parse_topic
+
+log = logging.getLogger(__name__)
+
+SLOT_LOCK = 7411  # first key of the advisory locks that number the ingest workers
+
+
+@dataclass
+class IngestStats:
+    """What this process's ingest took in, by outcome (raised, repeated, duplicate, malformed…)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcome: str) -> None:
+        with self.lock:
+            self.counts[outcome] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.counts)
+
+
+STATS = IngestStats()
+
+
+def claim_slot(engine: Engine, max_slots: int) -> tuple[int, Connection]:
+    """A worker number no live worker holds, and the connection whose session holds it."""
+    conn = engine.connect()
+    for slot in range(max_slots):
+        taken = conn.execute(text("SELECT pg_try_advisory_lock(:k, :s)"), {"k": SLOT_LOCK, "s": slot})
+        if taken.scalar_one():
+            conn.commit()
+            return slot, conn
+    conn.close()
+    raise RuntimeError(f"all {max_slots} ingest slots are taken; raise TWIN_LIVE_MAX_SLOTS")
+
+
+def handle(engine: Engine, topic: str, payload: bytes, now: Any, stats: IngestStats = STATS) -> str:
+    """Take one message in; the outcome's name. Rejected messages are logged and counted, never raised."""
+    try:
+        source = parse_topic(topic)
+        event = parse_payload(payload)
+        with engine.connect() as conn, conn.begin() as tx:
+            taken = take_event(conn, source, event, now=now)
+            if taken.outcome is Outcome.duplicate:
+                tx.rollback()
+    except Rejected as exc:
+        log.warning("rejected MQTT message on %s: %s", topic, exc)
+        stats.add(exc.reason)
+        return exc.reason
+    stats.add(taken.outcome.value)
+    return taken.outcome.value
+
+
+class IngestWorker:
+    """One MQTT client in the shared subscription, plus the escalation ticker; threads of this process."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now, stats: IngestStats = STATS) -> None:
+        self.settings, self.clock, self.stats = settings, clock, stats
+        self.engine = sync_engine(settings.db)
+        self.subscribed = threading.Event()
+        self._stop = threading.Event()
+        self._slot_conn: Connection | None = None
+        self._client: mqtt.Client | None = None
+        self._ticker: threading.Thread | None = None
+        self.client_id = ""
+
+    def start(self) -> None:
+        live = self.settings.live
+        slot, self._slot_conn = claim_slot(self.engine, live.max_slots)
+        self.client_id = f"{live.client_id_prefix}-{slot}"
+        address = parse_mqtt_url(self.settings.broker.effective_url())
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if address.username:
+            client.username_pw_set(address.username, address.password)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = live.session_expiry_s
+        client.connect_async(
+            address.host, address.port, keepalive=30, clean_start=False, properties=properties
+        )
+        client.loop_start()
+        self._client = client
+        self._ticker = threading.Thread(target=self._tick, name="twin-escalation", daemon=True)
+        self._ticker.start()
+        log.info("ingest worker %s started", self.client_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+        if self._slot_conn is not None:
+            self._slot_conn.close()
+        self.engine.dispose()
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
+        if getattr(reason, "is_failure", False):
+            log.warning("MQTT connect refused: %s", reason)
+            return
+        topic = f"$share/{self.settings.live.share_group}/{TOPIC_FILTER}"
+        client.subscribe(topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, _reasons: Any, _p: Any = None) -> None:
+        self.subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                handle(self.engine, msg.topic, msg.payload, self.clock(), self.stats)
+                break
+            except DBAPIError as exc:
+                # Not acknowledged: the broker keeps the message. Wait for the database, then try again.
+                log.warning("database unavailable for MQTT message on %s (%s); retrying", msg.topic, exc)
+                self.stats.add("db_retry")
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        else:
+            return
+        client.ack(msg.mid, msg.qos)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.settings.live.escalate_every_s):
+            try:
+                self.escalate()
+            except DBAPIError as exc:
+                log.warning("escalation skipped this round: %s", exc)
+
+    def escalate(self) -> int:
+        """Fire due escalation timers now; how many were handled."""
+        with self.engine.begin() as conn:
+            return len(escalate_due(conn, self.clock()))
+
+
+def run_forever(settings: Settings) -> None:
+    """`twin live ingest`: a worker in the foreground until SIGINT or SIGTERM."""
+    import signal
+
+    worker = IngestWorker(settings)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    worker.start()
+    try:
+        done.wait()
+    finally:
+        worker.stop()
