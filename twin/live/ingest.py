@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -69,7 +70,7 @@ def claim_slot(engine: Engine, max_slots: int) -> tuple[int, Connection]:
     raise RuntimeError(f"all {max_slots} ingest slots are taken; raise TWIN_LIVE_MAX_SLOTS")
 
 
-def handle(engine: Engine, topic: str, payload: bytes, now: Any, stats: IngestStats = STATS) -> str:
+def handle(engine: Engine, topic: str, payload: bytes, now: datetime, stats: IngestStats = STATS) -> str:
     """Take one message in; the outcome's name. Rejected messages are logged and counted, never raised."""
     try:
         source = parse_topic(topic)
@@ -152,7 +153,7 @@ class IngestWorker:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                handle(self.engine, msg.topic, msg.payload, self.clock(), self.stats)
+                handle(self.engine, msg.topic, bytes(msg.payload), self.clock(), self.stats)
                 break
             except DBAPIError as exc:
                 # Not acknowledged: the broker keeps the message. Wait for the database, then try again.
