@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from twin.broker import PrivateBroker
-from twin.config import ROOT, BrokerSettings, DatabaseSettings, PathSettings, Settings
+from twin.config import ROOT, BrokerSettings, DatabaseSettings, LiveSettings, PathSettings, Settings
 from twin.db import migrate
 from twin.db.cluster import Cluster
 from twin.db.provision import libpq_dsn, services_down, services_up
@@ -38,6 +38,8 @@ def services() -> Iterator[Settings]:
         paths=PathSettings(data_dir=data_dir),
         db=DatabaseSettings(url=None, private_port=free_port(), name=TEMPLATE_DB),
         broker=BrokerSettings(url=None, private_port=free_port()),
+        # Apps under test take no MQTT messages unless a test starts a worker: tests share one broker.
+        live=LiveSettings(ingest=False, sse_max_s=1.0),
     )
     services_up(settings)
     migrate.upgrade(settings.db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,8 @@ from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
+from twin.live.fanout import Hub
+from twin.live.ingest import start_ingest
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -38,9 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
+        app.state.hub = Hub(app.state.engine, settings.live)
+        app.state.ingest = await start_ingest(settings)
         try:
             yield
         finally:
+            await app.state.hub.close()
+            if app.state.ingest is not None:
+                await asyncio.to_thread(app.state.ingest.stop)
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -13,6 +13,7 @@ acknowledged, so they do not come back forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -176,6 +177,20 @@ class IngestWorker:
         """Fire due escalation timers now; how many were handled."""
         with self.engine.begin() as conn:
             return len(escalate_due(conn, self.clock()))
+
+
+async def start_ingest(settings: Settings) -> IngestWorker | None:
+    """The server's own ingest worker (unless TWIN_LIVE_INGEST=false); None when off or it cannot start."""
+    if not settings.live.ingest:
+        return None
+    worker = IngestWorker(settings)
+    try:
+        await asyncio.to_thread(worker.start)
+    except (DBAPIError, RuntimeError, OSError) as exc:
+        log.error("MQTT ingest not started in this process: %s", exc)
+        await asyncio.to_thread(worker.engine.dispose)
+        return None
+    return worker
 
 
 def run_forever(settings: Settings) -> None:
