@@ -50,12 +50,12 @@ async def test_a_slow_client_is_dropped_with_a_reason_and_the_others_get_everyth
         while len(got) < 4:
             event = await fast.next(timeout=5)
             assert event is not None
-            got.append(event["data"]["n"])
+            got.append(event.message["data"]["n"])
         publish(live_db, 4)  # the slow one never read: 8 waiting > 5
         while len(got) < 8:
             event = await fast.next(timeout=5)
             assert event is not None
-            got.append(event["data"]["n"])
+            got.append(event.message["data"]["n"])
         assert got == [0, 1, 2, 3, 0, 1, 2, 3]
         with pytest.raises(Dropped, match="too slow"):
             while True:
@@ -76,7 +76,7 @@ async def test_a_stream_from_an_id_replays_the_log_after_it(live_db: Settings) -
         stream = await hub.open(claims_of(live_db, "leader"), 1)
         assert stream.snapshot is None
         events = [await stream.next(timeout=5) for _ in range(2)]
-        assert [e["data"]["n"] for e in events if e] == [1, 2]
+        assert [e.message["data"]["n"] for e in events if e] == [1, 2]
         stream.close()
     finally:
         await hub.close()

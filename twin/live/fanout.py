@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,26 @@ POLL_S = 1.0  # a group reads at least this often, bell or not
 SNAPSHOT_WINDOW = 256  # ids just below a snapshot that may belong to transactions still running
 
 
+@dataclass(frozen=True)
+class Event:
+    """One log row as every client receives it; encoded once per process, whatever the number of clients."""
+
+    id: int
+    kind: str
+    message: dict[str, Any]
+    text: str
+    gap: bool = False  # read late: its id was skipped while its transaction ran
+
+
+def encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _event(row: dict[str, Any], gap: bool) -> Event:
+    message = {"type": "event", "id": row["id"], "kind": row["kind"], "at": row["at"], "data": row["payload"]}
+    return Event(row["id"], row["kind"], message, encode(message), gap)
+
+
 class Dropped(Exception):
     """The client was dropped (too slow, or its account revoked); `reason` says why."""
 
@@ -50,13 +71,13 @@ class Member:
     claims: TokenClaims
     caller: Caller
     after: int
-    queue: asyncio.Queue[dict[str, Any]]
-    pending: list[dict[str, Any]] | None = field(default_factory=list)  # rows held while catching up
+    queue: asyncio.Queue[Event]
+    pending: list[Event] | None = field(default_factory=list)  # events held while catching up
     dropped: str | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, row: dict[str, Any]) -> None:
-        if self.dropped is not None or (row["id"] <= self.after and not row.get("gap")):
+    def offer(self, row: Event) -> None:
+        if self.dropped is not None or (row.id <= self.after and not row.gap):
             return
         if self.pending is not None:
             self.pending.append(row)
@@ -113,8 +134,9 @@ class Group:
             rows = await q.events_after(
                 conn, self.cursor, gaps=list(self.gaps), limit=self.hub.settings.queue_size
             )
+        events = []
         for row in rows:
-            row["gap"] = row["id"] in self.gaps
+            events.append(_event(row, gap=row["id"] in self.gaps))
             self.gaps.pop(row["id"], None)
             if row["id"] > self.cursor:
                 deadline = now + self.hub.settings.gap_wait_s
@@ -122,9 +144,9 @@ class Group:
                 self.cursor = row["id"]
         if len(rows) == self.hub.settings.queue_size:
             self.bell.set()  # more to read
-        for row in rows:
+        for event in events:
             for m in list(self.members):
-                m.offer(row)
+                m.offer(event)
 
 
 class Hub:
@@ -220,11 +242,14 @@ class Hub:
 
     async def _catch_up(self, member: Member, upto: int) -> None:
         """Rows between the member's starting point and the group's cursor, then what arrived meanwhile."""
-        rows: list[dict[str, Any]] = []
+        rows: list[Event] = []
         if upto > member.after:
             async with self.engine.begin() as conn:
                 await begin_request(conn, member.claims.user_id, member.claims.version)
-                rows = await q.events_after(conn, member.after, upto=upto, limit=self.settings.queue_size + 1)
+                found = await q.events_after(
+                    conn, member.after, upto=upto, limit=self.settings.queue_size + 1
+                )
+            rows = [_event(row, gap=False) for row in found]
             if len(rows) > self.settings.queue_size:
                 member.drop(
                     f"more than {self.settings.queue_size} events to catch up; reconnect without since"
@@ -256,7 +281,7 @@ class Stream:
     def last_id(self) -> int:
         return self.member.after
 
-    async def next(self, timeout: float | None = None) -> dict[str, Any] | None:
+    async def next(self, timeout: float | None = None) -> Event | None:
         """The next event, None after `timeout` seconds without one; raises Dropped."""
         member = self.member
         if member.dropped is None and member.queue.empty():
@@ -281,15 +306,9 @@ class Stream:
             return None
         return self._delivered(member.queue.get_nowait())
 
-    def _delivered(self, row: dict[str, Any]) -> dict[str, Any]:
-        self.member.after = max(self.member.after, row["id"])
-        return {
-            "type": "event",
-            "id": row["id"],
-            "kind": row["kind"],
-            "at": row["at"],
-            "data": row["payload"],
-        }
+    def _delivered(self, event: Event) -> Event:
+        self.member.after = max(self.member.after, event.id)
+        return event
 
     def close(self) -> None:
         with contextlib.suppress(ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -20,7 +19,7 @@ from twin.api.deps import Scoped, ScopedConnection, require_role
 from twin.config import Settings
 from twin.errors import NotFound, Unauthorized
 from twin.live import queries
-from twin.live.fanout import Dropped, Hub, Stream
+from twin.live.fanout import Dropped, Hub, Stream, encode
 from twin.live.ingest import STATS
 from twin.live.queries import visible_buses
 
@@ -62,10 +61,6 @@ class LiveStats(BaseModel):
     ingest: dict[str, int]
     ingest_worker: str | None
     streams: dict[str, int]
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 def _claims(
@@ -180,16 +175,16 @@ async def _sse(stream: Stream, settings: Settings) -> AsyncIterator[str]:
     try:
         yield "retry: 2000\n\n"
         if stream.snapshot is not None:
-            yield f"id: {stream.snapshot['last_id']}\nevent: snapshot\ndata: {_json(stream.snapshot)}\n\n"
+            yield f"id: {stream.snapshot['last_id']}\nevent: snapshot\ndata: {encode(stream.snapshot)}\n\n"
         ends = time.monotonic() + live.sse_max_s
         while (left := ends - time.monotonic()) > 0:
             event = await stream.next(timeout=min(live.sse_ping_s, left))
             if event is None:
                 yield ": ping\n\n"
                 continue
-            yield f"id: {event['id']}\nevent: {event['kind']}\ndata: {_json(event)}\n\n"
+            yield f"id: {event.id}\nevent: {event.kind}\ndata: {event.text}\n\n"
     except Dropped as exc:
-        yield f"event: dropped\ndata: {_json({'reason': exc.reason, 'last_id': stream.last_id})}\n\n"
+        yield f"event: dropped\ndata: {encode({'reason': exc.reason, 'last_id': stream.last_id})}\n\n"
     finally:
         stream.close()
 
@@ -197,13 +192,13 @@ async def _sse(stream: Stream, settings: Settings) -> AsyncIterator[str]:
 async def _ws(websocket: WebSocket, stream: Stream) -> None:
     """Send until the client leaves or is dropped; what the client sends is read only to notice it left."""
     if stream.snapshot is not None:
-        await websocket.send_text(_json(stream.snapshot))
+        await websocket.send_text(encode(stream.snapshot))
     gone = asyncio.ensure_future(_until_gone(websocket))
     try:
         while not gone.done():
             event = await stream.next(timeout=1.0)
             if event is not None:
-                await websocket.send_text(_json(event))
+                await websocket.send_text(event.text)
     except Dropped as exc:
         await websocket.close(code=1013, reason=exc.reason[:120])  # 1013: try again later
     except (WebSocketDisconnect, RuntimeError):
