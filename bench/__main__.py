@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("scope", "ogc")
+BENCHES = ("scope", "ogc", "live")
 
 
 def main(names: list[str]) -> None:

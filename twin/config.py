@@ -121,6 +121,7 @@ class LiveSettings(BaseSettings):
     sse_ping_s: float = 15.0  # a comment line keeps proxies from closing a quiet stream
     sse_max_s: float = 3600.0  # a stream ends after this; the browser reconnects with Last-Event-ID
     gap_wait_s: float = 5.0  # how long an id skipped by the log is awaited (a transaction still running)
+    retention_days: float = 7.0  # live events kept for resuming streams; alerts themselves stay
 
 
 class Settings(BaseSettings):

@@ -179,6 +179,13 @@ BAD = [
             {"event_id": "x" * 200, "type": "smoke", "severity": "major", "time": "2026-11-24T08:00:00Z"}
         ).encode(),
     ),
+    # Valid JSON the database cannot store (a NUL character in a string): rejected, not retried forever.
+    (
+        TOPIC,
+        json.dumps(
+            {"event_id": "nul\u0000", "type": "smoke", "severity": "major", "time": "2026-11-24T08:00:00Z"}
+        ).encode(),
+    ),
 ]
 
 

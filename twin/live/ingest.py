@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -27,17 +27,19 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from twin.broker import parse_mqtt_url
 from twin.config import Settings
 from twin.db.engine import sync_engine
 from twin.live.alerts import Clock, Outcome, escalate_due, take_event, utc_now
 from twin.live.events import TOPIC_FILTER, Rejected, parse_payload, parse_topic
+from twin.live.queries_ingest import forget_events
 
 log = logging.getLogger(__name__)
 
 SLOT_LOCK = 7411  # first key of the advisory locks that number the ingest workers
+PURGE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -84,6 +86,11 @@ def handle(engine: Engine, topic: str, payload: bytes, now: datetime, stats: Ing
         log.warning("rejected MQTT message on %s: %s", topic, exc)
         stats.add(exc.reason)
         return exc.reason
+    except (DataError, IntegrityError) as exc:
+        # Valid JSON the database cannot hold (a NUL in a string, a number out of range): never storable.
+        log.warning("rejected MQTT message on %s: the database refused it: %s", topic, exc.orig)
+        stats.add("malformed")
+        return "malformed"
     stats.add(taken.outcome.value)
     return taken.outcome.value
 
@@ -100,6 +107,7 @@ class IngestWorker:
         self._client: mqtt.Client | None = None
         self._ticker: threading.Thread | None = None
         self.client_id = ""
+        self._purged = float("-inf")
 
     def start(self) -> None:
         live = self.settings.live
@@ -156,12 +164,17 @@ class IngestWorker:
             try:
                 handle(self.engine, msg.topic, bytes(msg.payload), self.clock(), self.stats)
                 break
-            except DBAPIError as exc:
+            except (OperationalError, InterfaceError) as exc:
                 # Not acknowledged: the broker keeps the message. Wait for the database, then try again.
                 log.warning("database unavailable for MQTT message on %s (%s); retrying", msg.topic, exc)
                 self.stats.add("db_retry")
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+            except Exception:
+                # A bug, not the message: leave it unacknowledged (redelivered on reconnect) and keep serving.
+                log.exception("MQTT message on %s could not be taken in", msg.topic)
+                self.stats.add("failed")
+                return
         else:
             return
         client.ack(msg.mid, msg.qos)
@@ -174,9 +187,13 @@ class IngestWorker:
                 log.warning("escalation skipped this round: %s", exc)
 
     def escalate(self) -> int:
-        """Fire due escalation timers now; how many were handled."""
+        """Fire due escalation timers now, and forget live events past retention; how many timers fired."""
         with self.engine.begin() as conn:
-            return len(escalate_due(conn, self.clock()))
+            fired = len(escalate_due(conn, self.clock()))
+            if time.monotonic() - self._purged > PURGE_EVERY_S:  # a scan of the log: not every tick
+                forget_events(conn, self.clock() - timedelta(days=self.settings.live.retention_days))
+                self._purged = time.monotonic()
+        return fired
 
 
 async def start_ingest(settings: Settings) -> IngestWorker | None:

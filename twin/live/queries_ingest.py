@@ -277,3 +277,8 @@ UPDATE alerts
 def escalate_alert(conn: Connection, alert_id: int, step: int, entry: dict[str, Any]) -> None:
     params = {"alert": alert_id, "step": step, "entry": json.dumps(entry, ensure_ascii=False, default=str)}
     conn.execute(_ESCALATE, params)
+
+
+def forget_events(conn: Connection, before: datetime) -> None:
+    """Drop live events older than `before`: a client that far behind gets a fresh snapshot instead."""
+    conn.execute(text("DELETE FROM live_events WHERE at < :before"), {"before": before})
