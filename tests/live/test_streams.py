@@ -168,6 +168,14 @@ def sse_events(response: httpx.Response, n: int) -> list[dict[str, Any]]:
     return events
 
 
+def test_a_browser_may_send_the_token_as_a_websocket_subprotocol(host: str) -> None:
+    with connect(
+        f"ws://{host}/live/ws", subprotocols=["bearer", token(host, "leader")], open_timeout=10
+    ) as client:  # type: ignore[list-item]
+        assert client.subprotocol == "bearer"
+        assert receive(client)["type"] == "snapshot"
+
+
 def test_stream_refuses_a_missing_or_bad_token(host: str) -> None:
     for url in (f"ws://{host}/live/ws", f"ws://{host}/live/ws?access_token=forged"):
         with pytest.raises(InvalidStatus) as refused:

@@ -39,12 +39,25 @@ class Taken:
     alert_id: int | None
 
 
+SensorLookup = Callable[[Connection, str], "q.SensorRow | None"]
+
+
 def take_event(
-    conn: Connection, source: Source, event: SensorEvent, *, now: datetime, policy: Policy | None = None
+    conn: Connection,
+    source: Source,
+    event: SensorEvent,
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+    find_sensor: SensorLookup = q.find_sensor,
 ) -> Taken:
-    """Store one event; raises Rejected for a device that is not registered to that school."""
+    """Store one event in the caller's transaction; raises Rejected for a device not registered there.
+
+    Several events may share one transaction (the ingest commits a batch): a duplicate undoes its own
+    work instead of asking for a rollback.
+    """
     policy = policy or load_policy()
-    sensor = q.find_sensor(conn, source.device_id)
+    sensor = find_sensor(conn, source.device_id)
     if sensor is None or sensor.school_code != source.school_code:
         raise Rejected(
             "unknown_device", f"device {source.device_id!r} is not registered at school {source.school_code}"
@@ -56,7 +69,8 @@ def take_event(
     if alert_id is None:
         alert_id, outcome = _raise(conn, sensor, event, policy, now)
     if not q.keep_event(conn, sensor, alert_id, event):
-        # The same id arrived twice at once (two workers); the caller rolls this transaction back.
+        # The same id arrived twice at once (two workers) and the other committed first: undo the count.
+        q.undo_count(conn, alert_id, drop=outcome is not Outcome.repeated)
         return Taken(Outcome.duplicate, None)
     return Taken(outcome, alert_id)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -34,7 +35,7 @@ from twin.config import Settings
 from twin.db.engine import sync_engine
 from twin.live.alerts import Clock, Outcome, escalate_due, take_event, utc_now
 from twin.live.events import TOPIC_FILTER, Rejected, parse_payload, parse_topic
-from twin.live.queries_ingest import forget_events
+from twin.live.queries_ingest import SensorRow, find_sensor, forget_events
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,52 @@ def handle(engine: Engine, topic: str, payload: bytes, now: datetime, stats: Ing
     return taken.outcome.value
 
 
+class SensorCache:
+    """Device registrations for a few seconds: most events come from devices seen a moment ago."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._rows: dict[str, tuple[float, SensorRow | None]] = {}
+
+    def __call__(self, conn: Connection, device_id: str) -> SensorRow | None:
+        now = time.monotonic()
+        hit = self._rows.get(device_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        if len(self._rows) > 100_000:
+            self._rows.clear()
+        row = find_sensor(conn, device_id)
+        self._rows[device_id] = (now + self.ttl_s, row)
+        return row
+
+
+def handle_batch(
+    engine: Engine, messages: list[tuple[str, bytes]], now: datetime, stats: IngestStats, sensors: SensorCache
+) -> list[str]:
+    """Take several messages in one transaction (one commit); outcomes in order. A message the database
+    refuses rolls the batch back, and the batch is then taken one message per transaction."""
+    outcomes: list[str] = []
+    counts: list[str] = []
+    try:
+        with engine.connect() as conn, conn.begin():
+            for topic, payload in messages:
+                try:
+                    source = parse_topic(topic)
+                    event = parse_payload(payload)
+                    taken = take_event(conn, source, event, now=now, find_sensor=sensors)
+                except Rejected as exc:
+                    log.warning("rejected MQTT message on %s: %s", topic, exc)
+                    outcomes.append(exc.reason)
+                    continue
+                outcomes.append(taken.outcome.value)
+            counts = outcomes
+    except (DataError, IntegrityError):
+        return [handle(engine, topic, payload, now, stats) for topic, payload in messages]
+    for outcome in counts:
+        stats.add(outcome)
+    return outcomes
+
+
 class IngestWorker:
     """One MQTT client in the shared subscription, plus the escalation ticker; threads of this process."""
 
@@ -108,6 +155,9 @@ class IngestWorker:
         self._ticker: threading.Thread | None = None
         self.client_id = ""
         self._purged = float("-inf")
+        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._taker: threading.Thread | None = None
+        self._sensors = SensorCache()
 
     def start(self) -> None:
         live = self.settings.live
@@ -128,11 +178,14 @@ class IngestWorker:
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = live.session_expiry_s
+        properties.ReceiveMaximum = live.batch_max  # unacknowledged messages the broker may send us
         client.connect_async(
             address.host, address.port, keepalive=30, clean_start=False, properties=properties
         )
-        client.loop_start()
         self._client = client
+        self._taker = threading.Thread(target=self._take, name="twin-ingest", daemon=True)
+        self._taker.start()
+        client.loop_start()
         self._ticker = threading.Thread(target=self._tick, name="twin-escalation", daemon=True)
         self._ticker.start()
         log.info("ingest worker %s started", self.client_id)
@@ -142,6 +195,8 @@ class IngestWorker:
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
+        if self._taker is not None:
+            self._taker.join(timeout=10)
         if self._ticker is not None:
             self._ticker.join(timeout=5)
         if self._slot_conn is not None:
@@ -158,26 +213,45 @@ class IngestWorker:
     def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, _reasons: Any, _p: Any = None) -> None:
         self.subscribed.set()
 
-    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        delay = 0.5
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(msg)  # taken in by `_take`; the network loop stays free for acks and pings
+
+    def _take(self) -> None:
+        """Commit whatever has arrived as one batch, then acknowledge each message of it."""
         while not self._stop.is_set():
             try:
-                handle(self.engine, msg.topic, bytes(msg.payload), self.clock(), self.stats)
-                break
+                batch = [self._inbox.get(timeout=0.5)]
+            except queue.Empty:
+                continue
+            while len(batch) < self.settings.live.batch_max:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if self._store(batch) and self._client is not None:
+                for msg in batch:
+                    self._client.ack(msg.mid, msg.qos)
+
+    def _store(self, batch: list[mqtt.MQTTMessage]) -> bool:
+        """True once the batch is committed; False only when stopping (nothing acknowledged then)."""
+        delay = 0.5
+        messages = [(m.topic, bytes(m.payload)) for m in batch]
+        while not self._stop.is_set():
+            try:
+                handle_batch(self.engine, messages, self.clock(), self.stats, self._sensors)
+                return True
             except (OperationalError, InterfaceError) as exc:
-                # Not acknowledged: the broker keeps the message. Wait for the database, then try again.
-                log.warning("database unavailable for MQTT message on %s (%s); retrying", msg.topic, exc)
+                # Not acknowledged: the broker keeps the messages. Wait for the database, then try again.
+                log.warning("database unavailable for %d MQTT messages (%s); retrying", len(batch), exc)
                 self.stats.add("db_retry")
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
             except Exception:
-                # A bug, not the message: leave it unacknowledged (redelivered on reconnect) and keep serving.
-                log.exception("MQTT message on %s could not be taken in", msg.topic)
+                # A bug, not the messages: leave them unacknowledged (redelivered on reconnect), keep serving.
+                log.exception("%d MQTT messages could not be taken in", len(batch))
                 self.stats.add("failed")
-                return
-        else:
-            return
-        client.ack(msg.mid, msg.qos)
+                return False
+        return False
 
     def _tick(self) -> None:
         while not self._stop.wait(self.settings.live.escalate_every_s):

@@ -112,6 +112,14 @@ ON CONFLICT (event_id) DO NOTHING RETURNING event_id
     return conn.execute(query, params).first() is not None
 
 
+def undo_count(conn: Connection, alert_id: int, *, drop: bool) -> None:
+    """Take back one event's count (or the alert it just raised); the event's time was counted already."""
+    if drop:
+        conn.execute(text("DELETE FROM alerts WHERE id = :id"), {"id": alert_id})
+    else:
+        conn.execute(text("UPDATE alerts SET count = count - 1 WHERE id = :id"), {"id": alert_id})
+
+
 _PARENT = text("""
 SELECT a.id FROM alerts a JOIN sensors s ON s.id = a.sensor_id
  WHERE s.building_id = :building AND a.type = ANY(:types) AND a.cleared_at IS NULL AND a.parent_id IS NULL
@@ -282,3 +290,14 @@ def escalate_alert(conn: Connection, alert_id: int, step: int, entry: dict[str, 
 def forget_events(conn: Connection, before: datetime) -> None:
     """Drop live events older than `before`: a client that far behind gets a fresh snapshot instead."""
     conn.execute(text("DELETE FROM live_events WHERE at < :before"), {"before": before})
+
+
+def publish_live_event(conn: Connection, org_path: str, kind: str, payload: dict[str, Any]) -> int:
+    """Append to the live log in the caller's transaction (pushed once it commits); the new event id.
+
+    For other domains: bus positions as kind "position" with `vehicle_id` in the payload (a parent's
+    stream shows those of their child's bus and nothing else), hazard notices as kind "notification".
+    """
+    query = text("SELECT twin_live_publish(CAST(:org AS ltree), :kind, CAST(:payload AS jsonb))")
+    params = {"org": org_path, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False, default=str)}
+    return int(conn.execute(query, params).scalar_one())

@@ -24,6 +24,7 @@ from twin.live.ingest import STATS
 from twin.live.queries import visible_buses
 
 ALERT_WRITERS = (Role.admin, Role.leader, Role.safety_officer)
+BEARER = "bearer"  # WebSocket subprotocol announcing that the next offered subprotocol is the access token
 
 
 class Bus(BaseModel):
@@ -71,8 +72,8 @@ def _claims(
         token = authorization[7:].strip()
     if not token:
         raise Unauthorized(
-            "sign in first: send 'Authorization: Bearer <access token>' or ?access_token= (browsers' "
-            "WebSocket and EventSource cannot set headers)"
+            "sign in first: send 'Authorization: Bearer <access token>', or for a browser's WebSocket the "
+            "subprotocols ['bearer', <token>], or ?access_token="
         )
     try:
         return read_token(token, "access", settings.auth, secret)
@@ -153,15 +154,17 @@ def live_router() -> APIRouter:
         since: Annotated[int | None, Query(ge=0)] = None,
     ) -> None:
         state = websocket.app.state
+        offered = list(websocket.scope.get("subprotocols") or [])
+        # `new WebSocket(url, ["bearer", token])` keeps the token out of URLs and access logs.
+        in_protocol = offered[offered.index(BEARER) + 1] if BEARER in offered[:-1] else None
         try:
-            claims = _claims(
-                state.settings, state.jwt_secret, websocket.headers.get("authorization"), access_token
-            )
+            header = websocket.headers.get("authorization")
+            claims = _claims(state.settings, state.jwt_secret, header, in_protocol or access_token)
             stream = await state.hub.open(claims, since)
         except Unauthorized as exc:
             await websocket.close(code=1008, reason=exc.detail[:120])
             return
-        await websocket.accept()
+        await websocket.accept(subprotocol=BEARER if in_protocol else None)
         try:
             await _ws(websocket, stream)
         finally:
