@@ -62,14 +62,16 @@ def take_event(
         raise Rejected(
             "unknown_device", f"device {source.device_id!r} is not registered at school {source.school_code}"
         )
-    if q.event_seen(conn, event.event_id):
+    repeat = q.count_repeat_once(conn, sensor, event)
+    if repeat.seen:
         return Taken(Outcome.duplicate, None)
-    outcome = Outcome.repeated
-    alert_id = q.count_repeat(conn, sensor.id, event)
-    if alert_id is None:
-        alert_id, outcome = _raise(conn, sensor, event, policy, now)
+    if repeat.alert_id is not None:
+        if not repeat.kept:  # the same id arrived twice at once and the other worker committed first
+            q.undo_count(conn, repeat.alert_id, drop=False)
+            return Taken(Outcome.duplicate, None)
+        return Taken(Outcome.repeated, repeat.alert_id)
+    alert_id, outcome = _raise(conn, sensor, event, policy, now)
     if not q.keep_event(conn, sensor, alert_id, event):
-        # The same id arrived twice at once (two workers) and the other committed first: undo the count.
         q.undo_count(conn, alert_id, drop=outcome is not Outcome.repeated)
         return Taken(Outcome.duplicate, None)
     return Taken(outcome, alert_id)

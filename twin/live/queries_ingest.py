@@ -40,22 +40,43 @@ def find_sensor(conn: Connection, device_id: str) -> SensorRow | None:
     return SensorRow(**row) if row else None
 
 
-def event_seen(conn: Connection, event_id: str) -> bool:
-    query = text("SELECT EXISTS (SELECT 1 FROM alert_events WHERE event_id = :e)")
-    return bool(conn.execute(query, {"e": event_id}).scalar_one())
-
-
-_REPEAT = text("""
-UPDATE alerts SET count = count + 1, last_at = greatest(last_at, :time), updated_at = now()
- WHERE sensor_id = :sensor AND type = :type AND cleared_at IS NULL
-RETURNING id
+# The common case in one round trip: not seen before, an active alert to count on, the id kept.
+_REPEAT_ONCE = text("""
+WITH seen AS (SELECT 1 FROM alert_events WHERE event_id = :e),
+upd AS (
+    UPDATE alerts SET count = count + 1, last_at = greatest(last_at, :time), updated_at = now()
+     WHERE sensor_id = :sensor AND type = :type AND cleared_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen)
+    RETURNING id),
+kept AS (
+    INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
+    SELECT :e, CAST(:org AS ltree), upd.id, :severity, :time, :value, :unit FROM upd
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id)
+SELECT EXISTS (SELECT 1 FROM seen) AS seen, (SELECT id FROM upd) AS alert_id,
+       EXISTS (SELECT 1 FROM kept) AS kept
 """)
 
 
-def count_repeat(conn: Connection, sensor_id: int, event: SensorEvent) -> int | None:
-    """The active alert of (sensor, type) counted up, or None when there is none."""
-    params = {"sensor": sensor_id, "type": event.type, "time": event.time}
-    return conn.execute(_REPEAT, params).scalar_one_or_none()
+@dataclass(frozen=True)
+class Repeat:
+    seen: bool  # the event id was taken in before
+    alert_id: int | None  # the active alert counted on; None: there is none, raise one
+    kept: bool  # the event id is now recorded (False with an alert id: another worker won the race)
+
+
+def count_repeat_once(conn: Connection, sensor: SensorRow, event: SensorEvent) -> Repeat:
+    """Skip a seen event, else count it on the active alert of (sensor, type) and keep its id."""
+    params = {
+        "e": event.event_id,
+        "org": sensor.org_path,
+        "sensor": sensor.id,
+        "type": event.type,
+        "severity": event.severity,
+        "time": event.time,
+        "value": event.value,
+        "unit": event.unit,
+    }
+    row = conn.execute(_REPEAT_ONCE, params).one()
+    return Repeat(bool(row.seen), row.alert_id, bool(row.kept))
 
 
 _RAISE = text("""
