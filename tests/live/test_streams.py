@@ -239,3 +239,17 @@ def test_a_parent_gets_their_childs_bus_positions_and_no_alerts(
         event = receive(client)
         assert event["kind"] == "position" and event["data"]["vehicle_id"] == mine[0]["id"]
         assert nothing_more(client)
+
+
+def test_notifications_of_other_domains_reach_their_school_once(host: str, publisher: Publisher) -> None:
+    notice = json.dumps({"id": "hz-7", "title": "隐患整改逾期", "hazard_id": 7}, ensure_ascii=False).encode()
+    with ws(host, "leader") as ours, ws(host, "sibling") as theirs:
+        receive(ours), receive(theirs)
+        publisher.send(f"campus/{SCHOOL}/notifications", notice).wait_for_publish(10)
+        publisher.send(f"campus/{SCHOOL}/notifications", notice).wait_for_publish(10)  # a QoS 1 redelivery
+        publisher.send("campus/0000000000/notifications", notice).wait_for_publish(10)  # no such school
+        publisher.send(f"campus/{SCHOOL}/notifications", b"[]").wait_for_publish(10)
+        event = receive(ours)
+        assert event["kind"] == "notification" and event["data"]["title"] == "隐患整改逾期"
+        assert nothing_more(ours) and nothing_more(theirs, 0.1)
+    wait_for(lambda: stats(host)["ingest"].get("unknown_school", 0) >= 1, what="the unknown school counted")

@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from twin.live.policy import SensorType, Severity
 
 TOPIC_FILTER = "campus/+/sensors/+/events"
+NOTIFICATION_FILTER = "campus/+/notifications"  # published by other domains (hazards) after their commit
+MAX_NOTIFICATION_BYTES = 64 * 1024
 
 
 class Rejected(ValueError):
@@ -49,6 +51,27 @@ def parse_topic(topic: str) -> Source:
     if not parts[1] or not parts[3]:
         raise Rejected("bad_topic", f"{topic!r} names no school or no device")
     return Source(parts[1], parts[3])
+
+
+def notification_school(topic: str) -> str | None:
+    """The school code of `campus/{school_code}/notifications`, None for any other topic."""
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == "campus" and parts[2] == "notifications" and parts[1]:
+        return parts[1]
+    return None
+
+
+def parse_notification(payload: bytes) -> dict[str, object]:
+    """A notification is any JSON object (its shape belongs to the domain that sent it)."""
+    if len(payload) > MAX_NOTIFICATION_BYTES:
+        raise Rejected("malformed", f"notification larger than {MAX_NOTIFICATION_BYTES} bytes")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected("malformed", f"payload is not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise Rejected("malformed", "a notification must be a JSON object")
+    return data
 
 
 def parse_payload(payload: bytes) -> SensorEvent:

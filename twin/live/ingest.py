@@ -33,9 +33,24 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from twin.broker import parse_mqtt_url
 from twin.config import Settings
 from twin.db.engine import sync_engine
-from twin.live.alerts import Clock, Outcome, escalate_due, take_event, utc_now
-from twin.live.events import TOPIC_FILTER, Rejected, parse_payload, parse_topic
-from twin.live.queries_ingest import SensorRow, find_sensor, forget_events
+from twin.live.alerts import Clock, SensorLookup, escalate_due, take_event, utc_now
+from twin.live.events import (
+    NOTIFICATION_FILTER,
+    TOPIC_FILTER,
+    Rejected,
+    notification_school,
+    parse_notification,
+    parse_payload,
+    parse_topic,
+)
+from twin.live.queries_ingest import (
+    SensorRow,
+    find_sensor,
+    forget_events,
+    notification_seen,
+    publish_live_event,
+    school_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +92,8 @@ def claim_slot(engine: Engine, max_slots: int) -> tuple[int, Connection]:
 def handle(engine: Engine, topic: str, payload: bytes, now: datetime, stats: IngestStats = STATS) -> str:
     """Take one message in; the outcome's name. Rejected messages are logged and counted, never raised."""
     try:
-        source = parse_topic(topic)
-        event = parse_payload(payload)
-        with engine.connect() as conn, conn.begin() as tx:
-            taken = take_event(conn, source, event, now=now)
-            if taken.outcome is Outcome.duplicate:
-                tx.rollback()
+        with engine.connect() as conn, conn.begin():
+            outcome = _take_one(conn, topic, payload, now, find_sensor)
     except Rejected as exc:
         log.warning("rejected MQTT message on %s: %s", topic, exc)
         stats.add(exc.reason)
@@ -92,8 +103,8 @@ def handle(engine: Engine, topic: str, payload: bytes, now: datetime, stats: Ing
         log.warning("rejected MQTT message on %s: the database refused it: %s", topic, exc.orig)
         stats.add("malformed")
         return "malformed"
-    stats.add(taken.outcome.value)
-    return taken.outcome.value
+    stats.add(outcome)
+    return outcome
 
 
 class SensorCache:
@@ -115,6 +126,25 @@ class SensorCache:
         return row
 
 
+def _take_one(conn: Connection, topic: str, payload: bytes, now: datetime, sensors: SensorLookup) -> str:
+    school = notification_school(topic)
+    if school is not None:
+        return take_notification(conn, school, parse_notification(payload))
+    taken = take_event(conn, parse_topic(topic), parse_payload(payload), now=now, find_sensor=sensors)
+    return taken.outcome.value
+
+
+def take_notification(conn: Connection, school_code: str, notification: dict[str, object]) -> str:
+    """Forward another domain's notification to the school's live streams, once."""
+    org_path = school_path(conn, school_code)
+    if org_path is None:
+        raise Rejected("unknown_school", f"no school has the code {school_code!r}")
+    if notification_seen(conn, org_path, notification):
+        return "duplicate"
+    publish_live_event(conn, org_path, "notification", notification)
+    return "notification"
+
+
 def handle_batch(
     engine: Engine, messages: list[tuple[str, bytes]], now: datetime, stats: IngestStats, sensors: SensorCache
 ) -> list[str]:
@@ -126,14 +156,10 @@ def handle_batch(
         with engine.connect() as conn, conn.begin():
             for topic, payload in messages:
                 try:
-                    source = parse_topic(topic)
-                    event = parse_payload(payload)
-                    taken = take_event(conn, source, event, now=now, find_sensor=sensors)
+                    outcomes.append(_take_one(conn, topic, payload, now, sensors))
                 except Rejected as exc:
                     log.warning("rejected MQTT message on %s: %s", topic, exc)
                     outcomes.append(exc.reason)
-                    continue
-                outcomes.append(taken.outcome.value)
             counts = outcomes
     except (DataError, IntegrityError):
         return [handle(engine, topic, payload, now, stats) for topic, payload in messages]
@@ -207,8 +233,11 @@ class IngestWorker:
         if getattr(reason, "is_failure", False):
             log.warning("MQTT connect refused: %s", reason)
             return
-        topic = f"$share/{self.settings.live.share_group}/{TOPIC_FILTER}"
-        client.subscribe(topic, options=SubscribeOptions(qos=1))
+        group = self.settings.live.share_group
+        options = SubscribeOptions(qos=1)
+        client.subscribe(
+            [(f"$share/{group}/{TOPIC_FILTER}", options), (f"$share/{group}/{NOTIFICATION_FILTER}", options)]
+        )
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, _reasons: Any, _p: Any = None) -> None:
         self.subscribed.set()

@@ -322,3 +322,21 @@ def publish_live_event(conn: Connection, org_path: str, kind: str, payload: dict
     query = text("SELECT twin_live_publish(CAST(:org AS ltree), :kind, CAST(:payload AS jsonb))")
     params = {"org": org_path, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False, default=str)}
     return int(conn.execute(query, params).scalar_one())
+
+
+def school_path(conn: Connection, school_code: str) -> str | None:
+    query = text("SELECT path::text FROM org_units WHERE code = :code AND level = 'school'")
+    return conn.execute(query, {"code": school_code}).scalar_one_or_none()
+
+
+_NOTIFICATION_SEEN = text("""
+SELECT EXISTS (SELECT 1 FROM live_events
+                WHERE org_path = CAST(:org AS ltree) AND kind = 'notification'
+                  AND payload = CAST(:p AS jsonb))
+""")
+
+
+def notification_seen(conn: Connection, org_path: str, payload: dict[str, Any]) -> bool:
+    """The same notification for the same school is in the log already (a QoS 1 redelivery)."""
+    params = {"org": org_path, "p": json.dumps(payload, ensure_ascii=False, default=str)}
+    return bool(conn.execute(_NOTIFICATION_SEEN, params).scalar_one())
