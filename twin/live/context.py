@@ -26,7 +26,7 @@ def gather_context(conn: Connection, sensor: SensorRow, alert_type: str, policy:
     """The context of a new alert of `alert_type` from `sensor`."""
     bld = q.building(conn, sensor.building_id) if sensor.building_id else None
     height = sensor.height_m or 0.0
-    elevation = (bld["base_elev_m"] + height) if bld else None
+    elevation = round(bld["base_elev_m"] + height, 2) if bld else None
     responsible = q.responsible_person(
         conn, sensor.campus_id, sensor.lon, sensor.lat, sensor.building_id, sensor.floor
     )

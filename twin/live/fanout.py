@@ -9,7 +9,10 @@ queue is full is dropped with a reason; nobody else waits for it.
 
 Ids come from a sequence, so a transaction that started earlier can commit later with a smaller id than
 one already read: a skipped id is awaited (`gap_wait_s`) and read when it appears. A bell that is lost
-costs at most one second: groups also poll.
+costs at most one second: groups also poll. Ids of other jurisdictions look like gaps too, and are
+asked for again until they expire: cheap for a school, more for a county group under a busy province.
+A transaction that ran for longer than `gap_wait_s` before committing its event would be missed by open
+streams (a reconnect's snapshot has it): the alert transactions here take milliseconds.
 """
 
 from __future__ import annotations
