@@ -20,7 +20,7 @@ from twin.config import Settings
 from twin.db.engine import sync_engine
 from twin.live.alerts import escalate_due
 from twin.live.events import event_json
-from twin.live.ingest import IngestStats, handle
+from twin.live.ingest import IngestStats, IngestWorker, handle
 
 SMOKE_B02 = "SN-0001"  # the sample's smoke detector in 第一教学楼 (B02), floor 3
 TOPIC = f"campus/{SCHOOL}/sensors/{SMOKE_B02}/events"
@@ -269,3 +269,14 @@ def test_a_later_fire_alarm_adopts_the_buildings_active_detectors(engine: Engine
     send(engine, "f-1", minute=1, topic=fire_topic, type="fire", severity="critical")
     smoke, fire = alerts(engine)
     assert smoke["parent_id"] == fire["id"]
+
+
+def test_the_workers_escalation_tick_reads_its_clock(live_db: Settings, engine: Engine) -> None:
+    send(engine, "e-1", severity="critical")
+    worker = IngestWorker(live_db, clock=lambda: at(2.5))  # not started: only its database side
+    try:
+        assert worker.escalate() == 1
+        assert worker.escalate() == 0
+    finally:
+        worker.engine.dispose()
+    assert alerts(engine)[0]["escalation_step"] == 1
