@@ -70,6 +70,10 @@ def scalar(settings: Settings, sql: str) -> Any:
         engine.dispose()
 
 
+def burst_topic(i: int) -> str:
+    return f"campus/{SCHOOL}/sensors/{SMOKE[i % 10]}/events"
+
+
 def probe(publisher: Publisher, settings: Settings) -> bool:
     """Publish a probe event; True once the worker has stored one (it drops none after subscribing)."""
     publisher.event(SCHOOL, SMOKE[0], f"probe-{uuid.uuid4().hex[:8]}")
@@ -94,10 +98,7 @@ def test_sigkill_during_a_burst_and_a_broker_restart_store_every_alert_exactly_o
         wait_for(lambda: probe(publisher, live_db), 30, "the worker to subscribe")
         probes = scalar(live_db, "SELECT count(*) FROM alert_events")
         sent = [
-            publisher.send(
-                f"campus/{SCHOOL}/sensors/{SMOKE[i % 10]}/events",
-                event_json(f"burst-{i}", "smoke", "major", at(i / 60)),
-            )
+            publisher.send(burst_topic(i), event_json(f"burst-{i}", "smoke", "major", at(i / 60)))
             for i in range(1000)
         ]
         wait_for(lambda: scalar(live_db, "SELECT count(*) FROM alert_events") > 150, 30, "some of the burst")
@@ -110,12 +111,22 @@ def test_sigkill_during_a_burst_and_a_broker_restart_store_every_alert_exactly_o
     assert stored_at_kill < probes + 1000, "the burst finished before the kill; nothing was tested"
     restart_broker(live_db)
     with process(["live", "ingest"], env, log):
-        wait_for(
-            lambda: scalar(live_db, "SELECT count(*) FROM alert_events") >= probes + 1000, 60, "the burst"
-        )
+        stored = lambda: scalar(live_db, "SELECT count(*) FROM alert_events")  # noqa: E731
+        wait_for(lambda: stored() >= probes + 1000, 60, "the burst")
+        # A second burst, and the broker restarted under the live worker: it reconnects to its session.
+        publisher = Publisher(live_db)
+        second = [
+            publisher.send(burst_topic(i), event_json(f"again-{i}", "smoke", "major", at(i / 60)))
+            for i in range(500)
+        ]
+        for info in second:
+            info.wait_for_publish(30)
+        publisher.close()
+        restart_broker(live_db)
+        wait_for(lambda: stored() >= probes + 1500, 60, "the second burst")
         time.sleep(1.0)  # anything redelivered twice would land now
-    assert scalar(live_db, "SELECT count(*) FROM alert_events") == probes + 1000
-    assert scalar(live_db, "SELECT sum(count) FROM alerts") == probes + 1000  # every event counted once
+    assert scalar(live_db, "SELECT count(*) FROM alert_events") == probes + 1500
+    assert scalar(live_db, "SELECT sum(count) FROM alerts") == probes + 1500  # every event counted once
     assert scalar(live_db, "SELECT count(*) FROM alerts") == 10  # one active alert per detector
     assert (
         scalar(live_db, "SELECT count(DISTINCT event_id) FROM alert_events WHERE event_id LIKE 'burst-%'")
