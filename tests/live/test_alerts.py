@@ -219,7 +219,10 @@ def test_unacknowledged_alert_escalates_each_step_once_on_the_fake_clock(engine:
     assert (fired.step, fired.escalated) == (2, True)
     alert = alerts(engine)[0]
     assert alert["escalation_step"] == 2
-    assert [e["step"] for e in alert["context"]["escalations"]] == [1, 2]
+    escalations = alert["context"]["escalations"]
+    assert [e["step"] for e in escalations] == [1, 2]
+    # policy.yaml: critical goes to the vice-principal for safety, then the principal
+    assert [[p["title"] for p in e["notify"]] for e in escalations] == [["分管安全副校长"], ["校长"]]
 
 
 def test_an_acknowledged_alert_skips_its_remaining_escalations(engine: Engine) -> None:

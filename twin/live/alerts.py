@@ -114,7 +114,12 @@ def escalate_due(conn: Connection, now: datetime, limit: int = 100) -> list[Fire
             q.finish_timer(conn, timer["id"], now, "skipped")
             fired.append(Fired(timer["alert_id"], timer["step"], escalated=False))
             continue
-        entry = {"step": timer["step"], "at": now.isoformat(), "notify": timer["notify"]}
+        titles = (timer["notify"] or {}).get("titles", [])
+        entry = {
+            "step": timer["step"],
+            "at": now.isoformat(),
+            "notify": q.people_titled(conn, timer["org_path"], titles),
+        }
         q.escalate_alert(conn, timer["alert_id"], timer["step"], entry)
         q.finish_timer(conn, timer["id"], now, "fired")
         fired.append(Fired(timer["alert_id"], timer["step"], escalated=True))

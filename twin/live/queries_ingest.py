@@ -275,7 +275,8 @@ SELECT ST_AsBinary(ST_Transform(b.geom, c.metric_srid)) AS wkb, c.metric_srid
 # --- escalation ---------------------------------------------------------------------------------------
 
 _DUE = text("""
-SELECT t.id, t.alert_id, t.step, t.notify, (a.acked_at IS NOT NULL OR a.cleared_at IS NOT NULL) AS settled
+SELECT t.id, t.alert_id, t.step, t.notify, t.org_path::text AS org_path,
+       (a.acked_at IS NOT NULL OR a.cleared_at IS NOT NULL) AS settled
   FROM alert_timers t JOIN alerts a ON a.id = t.alert_id
  WHERE t.done_at IS NULL AND t.due_at <= :now
  ORDER BY t.due_at, t.id
