@@ -283,3 +283,15 @@ def test_the_workers_escalation_tick_reads_its_clock(live_db: Settings, engine: 
     finally:
         worker.engine.dispose()
     assert alerts(engine)[0]["escalation_step"] == 1
+
+
+def test_two_workers_never_fire_the_same_step(engine: Engine) -> None:
+    send(engine, "e-1", severity="critical")
+    with engine.connect() as first, first.begin():
+        [claimed] = escalate_due(first, at(2))  # holds the timer's row lock until it commits
+        with engine.begin() as second:
+            assert escalate_due(second, at(2)) == []  # SKIP LOCKED: the other worker's step is not ours
+    assert claimed.step == 1
+    with engine.begin() as third:
+        assert escalate_due(third, at(3)) == []  # and once committed it is done
+    assert alerts(engine)[0]["escalation_step"] == 1
