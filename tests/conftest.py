@@ -19,7 +19,15 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from twin.broker import PrivateBroker
-from twin.config import ROOT, BrokerSettings, DatabaseSettings, HazardSettings, PathSettings, Settings
+from twin.config import (
+    ROOT,
+    BrokerSettings,
+    DatabaseSettings,
+    HazardSettings,
+    LiveSettings,
+    PathSettings,
+    Settings,
+)
 from twin.db import migrate
 from twin.db.cluster import Cluster
 from twin.db.provision import libpq_dsn, services_down, services_up
@@ -40,6 +48,8 @@ def services() -> Iterator[Settings]:
         broker=BrokerSettings(url=None, private_port=free_port()),
         # No escalation scheduler in the background of a test; tests drive run_due with their own clock.
         hazards=HazardSettings(scheduler_interval_s=0),
+        # Apps under test take no MQTT messages unless a test starts a worker: tests share one broker.
+        live=LiveSettings(ingest=False, sse_max_s=1.0),
     )
     services_up(settings)
     migrate.upgrade(settings.db)

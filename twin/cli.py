@@ -29,6 +29,8 @@ scheduler_app = typer.Typer(help="The escalation scheduler of overdue hazards (f
 app.add_typer(scheduler_app, name="scheduler")
 inspections_app = typer.Typer(help="Inspection tasks (排查) of the risk points.")
 app.add_typer(inspections_app, name="inspections")
+live_app = typer.Typer(help="Live sensor alerts: the MQTT ingest worker.")
+app.add_typer(live_app, name="live")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -332,6 +334,23 @@ def serve(
         workers=workers or s.server.workers,
         proxy_headers=False,
     )
+
+
+@live_app.command("ingest")
+def live_ingest() -> None:
+    """Take sensor events in from MQTT (and fire due escalations) until stopped; run several to share."""
+    import logging
+
+    from twin.db.provision import services_up as up
+    from twin.live.ingest import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings()
+    try:
+        up(s)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    run_forever(s)
 
 
 def _progress() -> Progress:

@@ -145,6 +145,25 @@ class PipeSettings(BaseSettings):
     point_trench_m: float = 3.0  # length of a trench dug around a point rather than along a pipe
 
 
+class LiveSettings(BaseSettings):
+    """Sensor alerts over MQTT and the live streams (WebSocket, SSE)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_LIVE_")
+
+    ingest: bool = True  # run the MQTT ingest worker inside each server process
+    share_group: str = "twin"  # several workers share one subscription: $share/<group>/...
+    client_id_prefix: str = "twin-ingest"  # + a slot number claimed in the database: fixed per worker
+    max_slots: int = 16
+    session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue while we are down
+    batch_max: int = 200  # messages taken in per transaction (and unacknowledged at most)
+    escalate_every_s: float = 5.0  # how often due escalation timers are looked for
+    queue_size: int = 1000  # events buffered per stream client before it is dropped as too slow
+    sse_ping_s: float = 15.0  # a comment line keeps proxies from closing a quiet stream
+    sse_max_s: float = 3600.0  # a stream ends after this; the browser reconnects with Last-Event-ID
+    gap_wait_s: float = 5.0  # how long an id skipped by the log is awaited (a transaction still running)
+    retention_days: float = 7.0  # live events kept for resuming streams; alerts themselves stay
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -157,6 +176,7 @@ class Settings(BaseSettings):
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
     pipes: PipeSettings = Field(default_factory=PipeSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

@@ -58,6 +58,7 @@ def fill(path: str, world: w.World, target: str) -> str:
     """Path parameters pointing at the sibling school's objects."""
     values: dict[str, Callable[[], object]] = {
         "user_id": lambda: world.users[f"{target}.leader"],
+        "alert_id": lambda: world.alerts[target],
         "vehicle_id": lambda: world.vehicles[f"{target}.1"],
         "campus_id": lambda: world.campuses[target],
         "collection_id": lambda: "buildings",

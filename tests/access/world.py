@@ -29,6 +29,7 @@ class World:
     notifications: dict[str, int] = field(default_factory=dict)
     inspections: dict[str, int] = field(default_factory=dict)
     plans: dict[str, int] = field(default_factory=dict)  # "B" -> the school's excavation plan id
+    alerts: dict[str, int] = field(default_factory=dict)  # "B" -> an active alert of the school
 
 
 ORGS = """
@@ -104,6 +105,7 @@ def _school(conn: Connection, world: World, key: str, school: str, county: str) 
         params,
     )
     _hazard_loop(conn, world, key, params)
+    _alert(conn, world, key, params)
     for n in (1, 2):
         route = conn.execute(
             text(
@@ -198,4 +200,24 @@ def _hazard_loop(conn: Connection, world: World, key: str, params: dict[str, obj
             " FROM risk_points WHERE campus_id = :c RETURNING id"
         ),
         params,
+    ).scalar_one()
+
+
+def _alert(conn: Connection, world: World, key: str, params: dict[str, object]) -> None:
+    sensor = conn.execute(
+        text(
+            "INSERT INTO sensors (org_path, campus_id, device_id, type, name, building_id, floor, geom)"
+            " VALUES (CAST(:p AS ltree), :c, :dev, 'smoke', 'smoke ' || :m, :b, 1,"
+            " ST_SetSRID(ST_MakePoint(:x + 0.0002, 34.6052), 4326)) RETURNING id"
+        ),
+        {**params, "dev": f"SMOKE-{key}", "b": world.buildings[key]},
+    ).scalar_one()
+    world.alerts[key] = conn.execute(
+        text(
+            "INSERT INTO alerts (org_path, campus_id, sensor_id, event_id, type, severity, first_at, last_at,"
+            " context, geom) VALUES (CAST(:p AS ltree), :c, :s, 'ev-' || :m, 'smoke', 'major', now(), now(),"
+            " jsonb_build_object('building', jsonb_build_object('name', 'building ' || :m)),"
+            " ST_SetSRID(ST_MakePoint(:x + 0.0002, 34.6052), 4326)) RETURNING id"
+        ),
+        {**params, "s": sensor},
     ).scalar_one()

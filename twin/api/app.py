@@ -34,6 +34,8 @@ from twin.db.engine import async_engine
 from twin.db.provision import libpq_dsn
 from twin.layers.tile_events import TileListener
 from twin.layers.tiles import tile_settings
+from twin.live.fanout import Hub
+from twin.live.ingest import start_ingest
 from twin.riskmap.escalation import Scheduler, utc_now
 
 STATIC = ROOT / "static"
@@ -63,6 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await escalations
             if listener is not None:
                 await listener.stop()
+        app.state.hub = Hub(app.state.engine, settings.live)
+        app.state.ingest = await start_ingest(settings)
+        try:
+            yield
+        finally:
+            await app.state.hub.close()
+            if app.state.ingest is not None:
+                await asyncio.to_thread(app.state.ingest.stop)
             await app.state.engine.dispose()
 
     app = FastAPI(

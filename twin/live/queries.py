@@ -22,3 +22,70 @@ SELECT v.id, v.plate, r.code AS route, r.name AS route_name, p.time, p.speed_kmh
 async def visible_buses(conn: AsyncConnection) -> list[dict[str, Any]]:
     """Each bus the caller may see, with its route and latest position (if any)."""
     return [dict(r) for r in (await conn.execute(_BUSES)).mappings()]
+
+
+# --- alerts and the live event log, under the caller's scope -------------------------------------------
+
+_ALERT_COLUMNS = """
+a.id, a.type, a.severity, a.count, a.sensor_id, a.event_id, a.first_at, a.last_at, a.acked_at, a.acked_by,
+a.cleared_at, a.parent_id, a.escalation_step, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat, a.context
+"""
+
+_ACTIVE_ALERTS = text(f"""
+SELECT {_ALERT_COLUMNS} FROM alerts a
+ WHERE a.cleared_at IS NULL AND a.parent_id IS NULL
+ ORDER BY a.id
+""")
+
+
+async def active_alerts(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Alerts not yet cleared and not inhibited, that the caller may see."""
+    return [dict(r) for r in (await conn.execute(_ACTIVE_ALERTS)).mappings()]
+
+
+async def alert(conn: AsyncConnection, alert_id: int) -> dict[str, Any] | None:
+    query = text(f"SELECT {_ALERT_COLUMNS} FROM alerts a WHERE a.id = :id")
+    row = (await conn.execute(query, {"id": alert_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def acknowledge(conn: AsyncConnection, alert_id: int, who: str) -> None:
+    """Acknowledged once: a second acknowledgement keeps the first person and time."""
+    query = text("UPDATE alerts SET acked_at = now(), acked_by = :who WHERE id = :id AND acked_at IS NULL")
+    await conn.execute(query, {"id": alert_id, "who": who})
+
+
+async def clear(conn: AsyncConnection, alert_id: int) -> None:
+    query = text("UPDATE alerts SET cleared_at = now() WHERE id = :id AND cleared_at IS NULL")
+    await conn.execute(query, {"id": alert_id})
+
+
+async def last_event_id(conn: AsyncConnection) -> int:
+    """The newest event id the caller can see (0 when none)."""
+    return int((await conn.execute(text("SELECT coalesce(max(id), 0) FROM live_events"))).scalar_one())
+
+
+_EVENTS = text("""
+SELECT id, kind, payload, at FROM live_events
+ WHERE (id > :after AND id <= :upto) OR id = ANY(:gaps)
+ ORDER BY id
+ LIMIT :limit
+""")
+
+
+async def events_after(
+    conn: AsyncConnection,
+    after: int,
+    *,
+    upto: int | None = None,
+    gaps: list[int] | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Events the caller may see with `after < id <= upto`, plus the awaited ids `gaps`, oldest first."""
+    params = {"after": after, "upto": upto if upto is not None else 2**62, "gaps": gaps or [], "limit": limit}
+    return [dict(r) for r in (await conn.execute(_EVENTS, params)).mappings()]
+
+
+async def ids_between(conn: AsyncConnection, after: int, upto: int) -> list[int]:
+    query = text("SELECT id FROM live_events WHERE id > :after AND id <= :upto ORDER BY id")
+    return [int(i) for i in (await conn.execute(query, {"after": after, "upto": upto})).scalars()]

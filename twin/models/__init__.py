@@ -11,7 +11,17 @@ from twin.models.hazards import (
     InspectionPlan,
     Notification,
 )
-from twin.models.live import Alert, BusRoute, BusStop, Position, Sensor, Vehicle
+from twin.models.live import (
+    Alert,
+    AlertEvent,
+    AlertTimer,
+    BusRoute,
+    BusStop,
+    LiveEvent,
+    Position,
+    Sensor,
+    Vehicle,
+)
 from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import ExcavationPlan, PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
@@ -20,6 +30,8 @@ from twin.models.versions import FeatureVersion
 
 __all__ = [
     "Alert",
+    "AlertEvent",
+    "AlertTimer",
     "AuditEntry",
     "Base",
     "Building",
@@ -38,6 +50,7 @@ __all__ = [
     "HazardTransition",
     "Inspection",
     "InspectionPlan",
+    "LiveEvent",
     "Notification",
     "OrgUnit",
     "Person",

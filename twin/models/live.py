@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.models.base import Base, LTree, Timestamps, Versioned, geometry, school_owned, valid_geometry
@@ -28,6 +39,7 @@ SENSOR_TYPES = (
     "air_quality",
 )
 SEVERITIES = ("critical", "major", "minor", "warning")
+LIVE_KINDS = ("alert", "position", "notification")
 
 
 class Sensor(Versioned, Base):
@@ -59,6 +71,14 @@ class Alert(Timestamps, Base):
     __table_args__ = school_owned(
         "alerts",
         CheckConstraint(f"severity IN {SEVERITIES}", name="severity_known"),
+        # One active alert per (sensor, type): concurrent ingest workers meet here, repeats count up.
+        Index(
+            "uq_alerts_active_sensor_type",
+            "sensor_id",
+            "type",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +96,60 @@ class Alert(Timestamps, Base):
     cleared_at: Mapped[datetime | None]
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     context: Mapped[dict[str, Any] | None]
+    escalation_step: Mapped[int] = mapped_column(server_default="0")
     geom: Mapped[Any] = geometry("POINT")
+
+
+class AlertEvent(Base):
+    """Every sensor event id ever taken in, so a redelivered repeat is not counted twice."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_org_path", "org_path", postgresql_using="gist"),)
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    time: Mapped[datetime]
+    value: Mapped[float | None]
+    unit: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AlertTimer(Base):
+    """A durable escalation step: due at a time, fired (or skipped) once by whichever worker claims it."""
+
+    __tablename__ = "alert_timers"
+    __table_args__ = (
+        Index("ix_alert_timers_org_path", "org_path", postgresql_using="gist"),
+        Index("ix_alert_timers_due", "due_at", postgresql_where=text("done_at IS NULL")),
+        UniqueConstraint("alert_id", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    step: Mapped[int]
+    due_at: Mapped[datetime]
+    notify: Mapped[dict[str, Any] | None]
+    done_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class LiveEvent(Base):
+    """The log the live streams replay: written in the transaction that changed the alert (or position)."""
+
+    __tablename__ = "live_events"
+    __table_args__ = (
+        Index("ix_live_events_org_path", "org_path", postgresql_using="gist"),
+        CheckConstraint(f"kind IN {LIVE_KINDS}", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]]
+    at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
 
 
 class BusRoute(Versioned, Base):

@@ -1,7 +1,7 @@
 """Tell every server process which map tiles a committed change touched.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 Each server worker caches rendered tiles. An edit made through one worker used to drop only that
 worker's tiles; the others, and every writer outside the editing engine (imports, the hazard loop,
@@ -16,7 +16,7 @@ four-colour map colours the zone by its points, including when a hazard or an al
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+"""The fan-out hub itself: bounded queues per client, and the database log as the only source."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from twin.access.tokens import TokenClaims
+from twin.config import LiveSettings, Settings
+from twin.db.engine import async_engine, sync_engine
+from twin.live.fanout import Dropped, Hub
+
+
+def publish(settings: Settings, n: int) -> None:
+    """`n` notification events for the sample school, as any domain would log them."""
+    engine = sync_engine(settings.db)
+    with engine.begin() as conn:
+        org = conn.execute(text("SELECT org_path::text FROM campuses WHERE code = 'LY01'")).scalar_one()
+        for i in range(n):
+            conn.execute(
+                text("SELECT twin_live_publish(CAST(:org AS ltree), 'notification', CAST(:p AS jsonb))"),
+                {"org": org, "p": json.dumps({"n": i})},
+            )
+    engine.dispose()
+
+
+def claims_of(settings: Settings, username: str) -> TokenClaims:
+    engine = sync_engine(settings.db)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT id, token_version FROM users WHERE username = :u"), {"u": username}
+        ).one()
+    engine.dispose()
+    return TokenClaims(user_id=row.id, version=row.token_version, kind="access")
+
+
+async def test_a_slow_client_is_dropped_with_a_reason_and_the_others_get_everything(
+    live_db: Settings,
+) -> None:
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings(queue_size=5, gap_wait_s=1))
+    try:
+        slow = await hub.open(claims_of(live_db, "leader"), None)
+        fast = await hub.open(claims_of(live_db, "officer"), None)
+        assert slow.group is fast.group  # same jurisdiction: one reader of the log for both
+        got = []
+        publish(live_db, 4)
+        while len(got) < 4:
+            event = await fast.next(timeout=5)
+            assert event is not None
+            got.append(event.message["data"]["n"])
+        publish(live_db, 4)  # the slow one never read: 8 waiting > 5
+        while len(got) < 8:
+            event = await fast.next(timeout=5)
+            assert event is not None
+            got.append(event.message["data"]["n"])
+        assert got == [0, 1, 2, 3, 0, 1, 2, 3]
+        with pytest.raises(Dropped, match="too slow"):
+            while True:
+                await slow.next(timeout=5)
+        assert hub.stats()["dropped"] == 1
+        slow.close()
+        fast.close()
+    finally:
+        await hub.close()
+        await engine.dispose()
+
+
+async def test_a_stream_from_an_id_replays_the_log_after_it(live_db: Settings) -> None:
+    publish(live_db, 3)
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings())
+    try:
+        stream = await hub.open(claims_of(live_db, "leader"), 1)
+        assert stream.snapshot is None
+        events = [await stream.next(timeout=5) for _ in range(2)]
+        assert [e.message["data"]["n"] for e in events if e] == [1, 2]
+        stream.close()
+    finally:
+        await hub.close()
+        await engine.dispose()
