@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.access import world as w
 from tests.conftest import TEMPLATE_DB, clone_database, drop_database
+from tests.signing import signed_in
 from twin.api import create_app
 from twin.config import Settings
 from twin.db.engine import sync_engine
@@ -37,13 +38,4 @@ def client(world_db: tuple[Settings, w.World]) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def login(client: TestClient) -> Callable[[str], dict[str, str]]:
     """username -> Authorization header (cached: argon2 is slow on purpose)."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            response = client.post("/auth/token", data={"username": username, "password": w.PASSWORD})
-            assert response.status_code == 200, response.text
-            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        return cache[username]
-
-    return headers
+    return signed_in(client, w.PASSWORD)

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from tests.conftest import clone_database, drop_database, sample_database
+from tests.signing import signed_in
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.api import create_app
@@ -109,16 +110,7 @@ Login = Callable[[str], dict[str, str]]
 
 @pytest.fixture(scope="module")
 def login(client: TestClient) -> Login:
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            response = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        return cache[username]
-
-    return headers
+    return signed_in(client, PASSWORD)
 
 
 def reported(client: TestClient, login: Login, **fields: Any) -> dict[str, Any]:

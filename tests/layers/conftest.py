@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from tests.conftest import sample_database
+from tests.signing import signed_in
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.api import create_app
@@ -71,17 +72,7 @@ def layers_client(layers_db: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def login(layers_client: TestClient) -> Callable[[str], dict[str, str]]:
     """username -> Authorization header (cached: argon2 is slow on purpose)."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            form = {"username": username, "password": PASSWORD}
-            response = layers_client.post("/auth/token", data=form)
-            assert response.status_code == 200, response.text
-            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        return cache[username]
-
-    return headers
+    return signed_in(layers_client, PASSWORD)
 
 
 @pytest.fixture(scope="module")

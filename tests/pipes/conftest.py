@@ -13,6 +13,7 @@ from sqlalchemy import Connection, create_engine, text
 
 from tests.conftest import sample_database
 from tests.layers.conftest import PASSWORD, SIBLING, _add_sibling_and_users
+from tests.signing import signed_in
 from twin.api import create_app
 from twin.config import Settings
 
@@ -64,14 +65,5 @@ def client(pipes_db: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def login(client: TestClient) -> Callable[[str], dict[str, str]]:
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            response = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        return cache[username]
-
-    return headers
+    return signed_in(client, PASSWORD)
 
