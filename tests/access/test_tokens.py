@@ -119,3 +119,26 @@ def test_a_disabled_user_is_locked_out_at_once(client: TestClient, login) -> Non
 
 def test_passwords_are_stored_as_argon2id_with_rfc_9106_parameters() -> None:
     assert hash_password("anything-at-all-1").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_verified_token_is_checked_again_once_it_has_expired(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from twin.access import tokens
+    from twin.api import tile_fastpath
+    from twin.config import AuthSettings
+
+    auth, secret = AuthSettings(), "s" * 32
+    token = tokens.issue_tokens(7, 1, auth, secret).access_token
+    fast = tile_fastpath.VerifiedTokens()
+    checks: list[str] = []
+    real = tokens.read_token
+    monkeypatch.setattr(tile_fastpath, "read_token", lambda *a: checks.append("verified") or real(*a))
+    assert fast.read(token, auth, secret).user_id == 7
+    assert fast.read(token, auth, secret).user_id == 7
+    assert checks == ["verified"]  # the second tile of a map skips the signature check
+    fast._claims[token] = dataclasses.replace(fast._claims[token], expires=int(time.time()) - 1)
+    fast.read(token, auth, secret)
+    assert checks == ["verified", "verified"]  # past its expiry it is verified (and refused) by PyJWT again
+    with pytest.raises(tokens.TokenError):
+        fast.read(tokens.issue_tokens(7, 1, auth, "t" * 32).access_token, auth, secret)

@@ -32,6 +32,7 @@ class TokenClaims:
     user_id: int
     version: int
     kind: Kind
+    expires: int = 0  # epoch seconds
 
 
 def signing_secret(auth: AuthSettings, paths: PathSettings) -> str:
@@ -73,7 +74,9 @@ def read_token(token: str, kind: Kind, auth: AuthSettings, secret: str) -> Token
     if claims.get("typ") != kind:
         raise TokenError(f"an {kind} token is needed here")
     try:
-        return TokenClaims(user_id=int(claims["sub"]), version=int(claims["ver"]), kind=kind)
+        return TokenClaims(
+            user_id=int(claims["sub"]), version=int(claims["ver"]), kind=kind, expires=int(claims["exp"])
+        )
     except (TypeError, ValueError) as exc:
         raise TokenError("the token is not valid") from exc
 

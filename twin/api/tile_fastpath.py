@@ -9,12 +9,14 @@ other request (errors included) to the app unchanged.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from twin.access.tokens import TokenError, read_token
+from twin.access.tokens import TokenClaims, TokenError, read_token
 from twin.api.routers.tiles import not_modified, tile_headers
+from twin.config import AuthSettings
 from twin.errors import TwinError
 from twin.layers import tiles
 from twin.layers.tile_cache import RenderedTile
@@ -23,9 +25,32 @@ COLLECTION_TILE = re.compile(r"^/collections/(\w+)/tiles/(\w+)/(\d{1,2})/(\d{1,9
 DATASET_TILE = re.compile(r"^/tiles/(\w+)/(\d{1,2})/(\d{1,9})/(\d{1,9})$")
 
 
+class VerifiedTokens:
+    """Access tokens already verified, until they expire: a map's next tiles skip the signature check.
+
+    Revocation is not this cache's business: the caller cache (5 s) decides whether the user behind a
+    verified token may still see cached tiles.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._claims: dict[str, TokenClaims] = {}
+
+    def read(self, token: str, auth: AuthSettings, secret: str) -> TokenClaims:
+        claims = self._claims.get(token)
+        if claims is not None and claims.expires > time.time():
+            return claims
+        claims = read_token(token, "access", auth, secret)
+        if len(self._claims) >= self.size:
+            self._claims.clear()  # bounded; refilled by the next requests
+        self._claims[token] = claims
+        return claims
+
+
 class CachedTiles:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.tokens = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("query_string"):
@@ -49,7 +74,7 @@ class CachedTiles:
         if token is None or not hasattr(app.state, "caller_cache"):
             return None
         try:
-            claims = read_token(token, "access", app.state.settings.auth, app.state.jwt_secret)
+            claims = self.tokens.read(token, app.state.settings.auth, app.state.jwt_secret)
             caller = app.state.caller_cache.get((claims.user_id, claims.version))
             if caller is None:
                 return None
