@@ -50,27 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
-        listener = TileListener(libpq_dsn(settings.db.sync_url())) if tile_settings().listen else None
-        if listener is not None:
-            listener.start()
-            await listener.wait_connected(timeout_s=5)
-        app.state.tile_listener = listener
-        escalations = _start_scheduler(app, settings)
-        app.state.hub = Hub(app.state.engine, settings.live)
-        app.state.ingest = await start_ingest(settings)
-        try:
-            yield
-        finally:
-            await app.state.hub.close()
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(app.state.engine.dispose)
+            app.state.tile_listener = await _tile_listener(settings, stack)
+            _start_scheduler(app, settings, stack)
+            app.state.hub = Hub(app.state.engine, settings.live)
+            stack.push_async_callback(app.state.hub.close)
+            app.state.ingest = await start_ingest(settings)
             if app.state.ingest is not None:
-                await asyncio.to_thread(app.state.ingest.stop)
-            if escalations is not None:
-                escalations.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await escalations
-            if listener is not None:
-                await listener.stop()
-            await app.state.engine.dispose()
+                stack.push_async_callback(asyncio.to_thread, app.state.ingest.stop)
+            yield
 
     app = FastAPI(
         title="Campus Twin",
@@ -100,14 +89,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _start_scheduler(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:
+async def _tile_listener(settings: Settings, stack: contextlib.AsyncExitStack) -> TileListener | None:
+    """Drop cached tiles whenever any process commits a change (off with TWIN_TILES_LISTEN=false)."""
+    if not tile_settings().listen:
+        return None
+    listener = TileListener(libpq_dsn(settings.db.sync_url()))
+    listener.start()
+    stack.push_async_callback(listener.stop)
+    await listener.wait_connected(timeout_s=5)
+    return listener
+
+
+def _start_scheduler(app: FastAPI, settings: Settings, stack: contextlib.AsyncExitStack) -> None:
     """The escalation scheduler in the background, unless its interval is 0 (tests, or cron instead)."""
     interval = settings.hazards.scheduler_interval_s
     if interval <= 0:
-        return None
+        return
     broker = settings.broker.effective_url()
     scheduler = Scheduler(app.state.engine, broker, interval, lambda: app.state.clock())
-    return asyncio.create_task(scheduler.run_forever(), name="escalation-scheduler")
+    task = asyncio.create_task(scheduler.run_forever(), name="escalation-scheduler")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 def _mount_docs(app: FastAPI) -> None:
