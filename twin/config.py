@@ -145,6 +145,18 @@ class PipeSettings(BaseSettings):
     point_trench_m: float = 3.0  # length of a trench dug around a point rather than along a pipe
 
 
+class SceneSettings(BaseSettings):
+    """3D scenes: assumptions where data is missing, mesh sizes, the content cache."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_SCENES_")
+
+    assumed_depth_m: float = 1.0  # a pipe with no surveyed depth is drawn this deep (and says so)
+    zone_height_m: float = 3.0  # height of a risk-zone volume (about one storey)
+    terrain_max_cells: int = 256  # the DEM is thinned to at most this many cells per side
+    cache_entries: int = 512  # GLBs kept in memory per process (LRU), dropped on twin_tiles changes
+    province_tile_buildings: int = 1000  # a quadtree tile splits above this many buildings
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -157,6 +169,7 @@ class Settings(BaseSettings):
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
     pipes: PipeSettings = Field(default_factory=PipeSettings)
+    scenes: SceneSettings = Field(default_factory=SceneSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

@@ -1,0 +1,180 @@
+"""What the routes ask of twin.scenes: load with queries, mesh in a thread, cache, assemble tilesets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from twin.access import Caller
+from twin.config import SceneSettings
+from twin.errors import NotFound
+from twin.pipes.dem import Dem
+from twin.pipes.digging import open_dem
+from twin.pipes.queries import DemRef
+from twin.riskmap.fourcolour import NOT_GRADED, highest
+from twin.riskmap.service import scales_of
+from twin.scenes import queries
+from twin.scenes.buildings import buildings_glb
+from twin.scenes.cache import Content, scene_cache
+from twin.scenes.frame import Frame
+from twin.scenes.pipes import Ground, axes, pipes_glb
+from twin.scenes.terrain import read_grid, terrain_glb
+from twin.scenes.tileset import LAYERS, Box, LayerContent, scene_tileset
+from twin.scenes.volumes import ZoneRow, volumes_glb
+
+F = np.ndarray
+
+
+def campus_frame(c: queries.CampusRow) -> Frame:
+    return Frame(c.lon, c.lat, 0.0)
+
+
+def ground_of(dem: Dem | None) -> Ground:
+    def ground(lon: F, lat: F) -> F:
+        if dem is None:
+            return np.full(len(lon), np.nan)
+        heights = dem.heights(list(zip(lon.tolist(), lat.tolist(), strict=True)), 4326)
+        return np.array([np.nan if h is None else h for h in heights], dtype="float64")
+
+    return ground
+
+
+def box_of(data: bytes) -> Box | None:
+    """The content's box from its POSITION accessors' min/max (already in the GLB)."""
+    from twin.scenes.glb import read_glb_json
+
+    doc = read_glb_json(data)
+    acc = doc.get("accessors", [])
+    mins = [a["min"] for a in acc if "min" in a]
+    maxs = [a["max"] for a in acc if "max" in a]
+    if not mins:
+        return None
+    lo, hi = np.min(mins, axis=0), np.max(maxs, axis=0)
+    return Box(tuple(float(v) for v in lo), tuple(float(v) for v in hi))  # type: ignore[arg-type]
+
+
+async def _dem(conn: AsyncConnection, campus_id: int) -> tuple[Dem | None, DemRef | None]:
+    found = await queries.dem(conn, campus_id)
+    if found is None:
+        return None, None
+    ref = DemRef(*found)
+    try:
+        return open_dem(ref), ref
+    except Exception:  # a missing DEM file: draw without ground rather than fail the whole scene
+        return None, None
+
+
+async def layer_content(
+    conn: AsyncConnection, caller: Caller, c: queries.CampusRow, layer: str, settings: SceneSettings
+) -> Content:
+    """The layer's GLB for the campus, from the cache or freshly meshed."""
+    if layer not in LAYERS:
+        raise NotFound(f"no scene layer {layer!r}; the layers are {', '.join(LAYERS)}")
+    key = ("campus", c.id, layer)
+    cache = scene_cache()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    make = await _loader(layer)(conn, caller, c, settings)
+    data = await asyncio.to_thread(make)
+    content = Content.of(data, box_of(data))
+    cache.put(key, layer, c.bbox, content)
+    return content
+
+
+Maker = Callable[[], bytes]
+
+
+def _loader(layer: str) -> Callable[..., Any]:
+    return {"buildings": _buildings, "pipes": _pipes, "terrain": _terrain, "risk_zones": _zones}[layer]
+
+
+async def _buildings(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings) -> Maker:
+    rows = await queries.buildings(conn, caller, c.id)
+    return lambda: buildings_glb(campus_frame(c), rows)
+
+
+async def _pipes(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings) -> Maker:
+    rows = await queries.pipes(conn, caller, c.id)
+    dem, _ = await _dem(conn, c.id)
+    return lambda: pipes_glb(axes(campus_frame(c), rows, ground_of(dem), s.assumed_depth_m))
+
+
+async def _terrain(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings) -> Maker:
+    _, ref = await _dem(conn, c.id)
+    if ref is None:
+        return lambda: terrain_glb_empty(c.code)
+    return lambda: terrain_glb(campus_frame(c), read_grid(ref.path, ref.srid, s.terrain_max_cells), c.code)
+
+
+def terrain_glb_empty(code: str) -> bytes:
+    from twin.scenes.glb import PropertyTable, write_glb
+
+    return write_glb([], PropertyTable("terrain", {"campus": [code]}))
+
+
+async def _zones(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings) -> Maker:
+    raw = await queries.zones(conn, caller, c.id)
+    scales = await scales_of(conn, {r["org_path"] for r in raw})
+    dem, _ = await _dem(conn, c.id)
+    ground = ground_of(dem)
+    rows = []
+    for r in raw:
+        level = highest(r["points"], r["zones"]) or r["level"]
+        scale = scales[r["org_path"]]
+        entry = (
+            scale.level(level)
+            if level is not None and any(lv.level == level for lv in scale.levels)
+            else None
+        )
+        base = r["building_base"]
+        if base is None:
+            h = float(ground(np.array([r["lon"]]), np.array([r["lat"]]))[0])
+            base = 0.0 if np.isnan(h) else h
+        rows.append(
+            ZoneRow(
+                r["id"],
+                r["code"],
+                r["name"],
+                r["category"],
+                level,
+                entry.colour if entry else NOT_GRADED,
+                entry.label if entry else "not graded",
+                r["floor"],
+                float(base),
+                s.zone_height_m,
+                bytes(r["wkb"]),
+            )
+        )
+    return lambda: volumes_glb(campus_frame(c), rows)
+
+
+async def campus_tileset(
+    conn: AsyncConnection, caller: Caller, code: str, layers: list[str], base: str, settings: SceneSettings
+) -> dict[str, Any]:
+    """The campus's tileset: a child per non-empty layer, content at `{base}/{layer}.glb`."""
+    c = await queries.campus(conn, caller, code)
+    children = []
+    for layer in layers:
+        content = await layer_content(conn, caller, c, layer, settings)
+        if content.box is not None:
+            uri = f"{base}/{layer}.glb"
+            children.append(LayerContent(layer, uri, content.box))
+    extras = {
+        "campus": c.code,
+        "name": c.name,
+        "origin": [c.lon, c.lat, 0.0],
+        "layers": [x.name for x in children],
+    }
+    return scene_tileset(campus_frame(c), children, extras)
+
+
+async def campus_layer(
+    conn: AsyncConnection, caller: Caller, code: str, layer: str, settings: SceneSettings
+) -> Content:
+    c = await queries.campus(conn, caller, code)
+    return await layer_content(conn, caller, c, layer, settings)
