@@ -63,6 +63,8 @@ def fill(path: str, world: w.World, target: str) -> str:
         "collection_id": lambda: "buildings",
         "fid": lambda: world.buildings[target],
         "plan_id": lambda: world.plans[target],
+        "campus": lambda: f"C{target}",
+        "layer": lambda: "buildings",
         "version": lambda: 1,
         "org_code": lambda: w.SCHOOLS[target][0],
         "hazard_id": lambda: world.hazards[target],

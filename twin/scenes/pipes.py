@@ -59,22 +59,27 @@ def axes(frame: Frame, rows: Sequence[PipeRow], ground: Ground, assumed_depth_m:
     """Each pipe's 3D axis in the frame."""
     out = []
     for row in rows:
-        ll = np.asarray(row.coords, dtype="float64")[:, :2]
-        steps = np.hypot(*np.diff(ll, axis=0).T)
-        along = np.concatenate([[0.0], np.cumsum(steps)])
-        t = along / along[-1] if along[-1] > 0 else np.zeros(len(ll))
-        assumed = row.start_depth_m is None and row.end_depth_m is None
-        d0 = row.start_depth_m if row.start_depth_m is not None else row.end_depth_m
-        d1 = row.end_depth_m if row.end_depth_m is not None else row.start_depth_m
-        depth = np.full(len(ll), assumed_depth_m) if assumed else d0 + (d1 - d0) * t  # type: ignore[operator]
-        r = row.diameter_mm / 2000.0
-        surface = ground(ll[:, 0], ll[:, 1])
-        surface = np.where(
-            np.isnan(surface), np.nanmean(surface) if np.isfinite(surface).any() else 0.0, surface
-        )
-        centre = surface - depth + (r if row.depth_ref == "invert" else -r)
-        out.append(PipeAxis(row, frame.from_lonlat(ll[:, 0], ll[:, 1], centre), assumed))
+        lonlath, assumed = axis_lonlat(row, ground, assumed_depth_m)
+        out.append(PipeAxis(row, frame.from_lonlat(*lonlath.T), assumed))
     return out
+
+
+def axis_lonlat(row: PipeRow, ground: Ground, assumed_depth_m: float) -> tuple[F, bool]:
+    """The pipe's axis as (n, 3) lon, lat, height, and whether its depth was assumed."""
+    ll = np.asarray(row.coords, dtype="float64")[:, :2]
+    dlon, dlat = np.diff(ll, axis=0).T
+    steps = np.hypot(dlon * np.cos(np.radians(ll[0, 1])), dlat)  # proportional to metres along the pipe
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    t = along / along[-1] if along[-1] > 0 else np.zeros(len(ll))
+    assumed = row.start_depth_m is None and row.end_depth_m is None
+    d0 = row.start_depth_m if row.start_depth_m is not None else row.end_depth_m
+    d1 = row.end_depth_m if row.end_depth_m is not None else row.start_depth_m
+    depth = np.full(len(ll), assumed_depth_m) if assumed else d0 + (d1 - d0) * t  # type: ignore[operator]
+    r = row.diameter_mm / 2000.0
+    surface = ground(ll[:, 0], ll[:, 1])
+    surface = np.where(np.isnan(surface), np.nanmean(surface) if np.isfinite(surface).any() else 0.0, surface)
+    centre = surface - depth + (r if row.depth_ref == "invert" else -r)
+    return np.column_stack([ll, centre]), assumed
 
 
 def tubes(starts: F, ends: F, radii: F, owners: NDArray[np.int64], sides: int = SIDES) -> MeshArrays:

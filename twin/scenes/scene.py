@@ -17,7 +17,7 @@ from twin.pipes.digging import open_dem
 from twin.pipes.queries import DemRef
 from twin.riskmap.fourcolour import NOT_GRADED, highest
 from twin.riskmap.service import scales_of
-from twin.scenes import queries
+from twin.scenes import deck, queries
 from twin.scenes.buildings import buildings_glb
 from twin.scenes.cache import Content, scene_cache
 from twin.scenes.frame import Frame
@@ -118,9 +118,17 @@ def terrain_glb_empty(code: str) -> bytes:
 
 
 async def _zones(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings) -> Maker:
+    dem, _ = await _dem(conn, c.id)
+    rows = await _zone_rows(conn, caller, c, s, dem)
+    return lambda: volumes_glb(campus_frame(c), rows)
+
+
+async def _zone_rows(
+    conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s: SceneSettings, dem: Dem | None
+) -> list[ZoneRow]:
+    """The zones with their effective level and its colour in the school's scale (四色图)."""
     raw = await queries.zones(conn, caller, c.id)
     scales = await scales_of(conn, {r["org_path"] for r in raw})
-    dem, _ = await _dem(conn, c.id)
     ground = ground_of(dem)
     rows = []
     for r in raw:
@@ -150,7 +158,7 @@ async def _zones(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, s:
                 bytes(r["wkb"]),
             )
         )
-    return lambda: volumes_glb(campus_frame(c), rows)
+    return rows
 
 
 async def campus_tileset(
@@ -178,3 +186,26 @@ async def campus_layer(
 ) -> Content:
     c = await queries.campus(conn, caller, code)
     return await layer_content(conn, caller, c, layer, settings)
+
+
+async def campus_deck(
+    conn: AsyncConnection, caller: Caller, code: str, settings: SceneSettings
+) -> dict[str, Any]:
+    """The pydeck scene spec of the campus for the big screen."""
+    c = await queries.campus(conn, caller, code)
+    buildings = await queries.buildings(conn, caller, c.id)
+    pipes = await queries.pipes(conn, caller, c.id)
+    dem, _ = await _dem(conn, c.id)
+    zones = await _zone_rows(conn, caller, c, settings, dem)
+    alerts = await queries.open_alerts(conn, caller, c.id)
+    buses = await queries.buses(conn, caller, c.id)
+
+    def build() -> dict[str, Any]:
+        pipe_rows = deck.pipe_data(pipes, ground_of(dem), settings.assumed_depth_m)
+        spec = deck.deck_spec(
+            (c.lon, c.lat), deck.building_data(buildings), pipe_rows, deck.zone_data(zones), alerts, buses
+        )
+        spec["campus"] = {"code": c.code, "name": c.name}
+        return spec
+
+    return await asyncio.to_thread(build)

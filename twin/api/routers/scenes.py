@@ -61,6 +61,11 @@ def scenes_router() -> APIRouter:
         settings = get_settings(request).scenes
         return await scene.campus_tileset(scoped.conn, scoped.caller, campus, _layers(layers), base, settings)
 
+    @router.get("/{campus}/deck.json", summary="The pydeck scene spec of the campus (for @deck.gl/json)")
+    async def campus_deck(campus: str, request: Request, scoped: Scoped) -> dict[str, Any]:
+        _check_viewer(scoped)
+        return await scene.campus_deck(scoped.conn, scoped.caller, campus, get_settings(request).scenes)
+
     @router.get("/{campus}/{layer}.glb", summary="One layer of the campus as glTF binary")
     async def campus_layer(campus: str, layer: str, request: Request, scoped: Scoped) -> Response:
         _check_viewer(scoped)
