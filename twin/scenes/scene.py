@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import shapely
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access import Caller
 from twin.config import SceneSettings
+from twin.crs import transformer
 from twin.errors import NotFound
 from twin.pipes.dem import Dem
 from twin.pipes.digging import open_dem
@@ -20,8 +22,9 @@ from twin.riskmap.service import scales_of
 from twin.scenes import deck, queries
 from twin.scenes.buildings import buildings_glb
 from twin.scenes.cache import Content, scene_cache
+from twin.scenes.excavation import CONFLICT, TrenchShape, top_ring, trench_glb, trench_shape
 from twin.scenes.frame import Frame
-from twin.scenes.pipes import Ground, axes, pipes_glb
+from twin.scenes.pipes import OTHER, UTILITY_COLOURS, Ground, axes, pipes_glb
 from twin.scenes.terrain import read_grid, terrain_glb
 from twin.scenes.tileset import LAYERS, Box, LayerContent, scene_tileset
 from twin.scenes.volumes import ZoneRow, volumes_glb
@@ -209,3 +212,127 @@ async def campus_deck(
         return spec
 
     return await asyncio.to_thread(build)
+
+
+EXCAVATION_PARTS = ("terrain", "trench", "pipes")
+AROUND_M = 15.0
+"""Ground shown around the trench, in metres."""
+
+
+async def excavation_tileset(
+    conn: AsyncConnection, caller: Caller, plan_id: int, base: str, settings: SceneSettings
+) -> dict[str, Any]:
+    """The 3D cut of a stored excavation plan, with what a viewer needs to clip its own globe."""
+    stored = await queries.excavation_plan(conn, caller, plan_id)
+    frame, shape = _plan_frame(stored["plan"])
+    children = []
+    for part in EXCAVATION_PARTS:
+        content = await excavation_part(conn, caller, plan_id, part, settings, stored)
+        if content.box is not None:
+            children.append(LayerContent(part, f"{base}/{part}.glb", content.box))
+    plan = stored["plan"]
+    srid = int(plan["metric"]["srid"])
+    ring = top_ring(shape)
+    lonlat = frame.to_lonlat(frame.from_crs(srid, ring[:, 0], ring[:, 1], ring[:, 2]))
+    extras = {
+        "plan": plan_id,
+        "origin": [frame.lon, frame.lat, frame.h],
+        "trench_ring": [[round(a, 8), round(b, 8), round(h, 3)] for a, b, h in lonlat.tolist()],
+        "max_depth_m": plan["trench"].get("max_depth_m"),
+        "ground_m": [float(v) for v in shape.ground],
+        "bottom_m": [float(v) for v in shape.bottom],
+        "conflicts": plan.get("conflicts", []),
+        "layers": [c.name for c in children],
+    }
+    return scene_tileset(frame, children, extras)
+
+
+def _plan_frame(plan: dict[str, Any]) -> tuple[Frame, TrenchShape]:
+    shape = trench_shape(plan)
+    srid = int(plan.get("metric", {}).get("srid", 0)) or 4326
+    mid = len(shape.x) // 2
+    lon, lat = transformer(srid, 4326).transform(float(shape.x[mid]), float(shape.y[mid]))
+    return Frame(float(lon), float(lat), 0.0), shape
+
+
+async def excavation_part(
+    conn: AsyncConnection,
+    caller: Caller,
+    plan_id: int,
+    part: str,
+    settings: SceneSettings,
+    stored: dict[str, Any] | None = None,
+) -> Content:
+    if part not in EXCAVATION_PARTS:
+        raise NotFound(
+            f"no part {part!r} of an excavation scene; the parts are {', '.join(EXCAVATION_PARTS)}"
+        )
+    stored = stored or await queries.excavation_plan(conn, caller, plan_id)  # checks access every time
+    key = ("plan", plan_id, part)
+    cache = scene_cache()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    plan = stored["plan"]
+    frame, shape = _plan_frame(plan)
+    srid = int(plan["metric"]["srid"])
+    make: Maker
+    if part == "trench":
+        props = {
+            "plan": plan_id,
+            "walls": str(plan["trench"].get("walls", "")),
+            "max_depth_m": float(plan["trench"].get("max_depth_m") or 0.0),
+            "volume_m3": float(plan["trench"].get("volume_m3") or 0.0),
+            "soil": str(plan.get("soil", {}).get("label", "")),
+        }
+        make = lambda: trench_glb(frame, srid, shape, props)  # noqa: E731
+    elif part == "terrain":
+        make = await _cut_terrain(conn, stored["campus_id"], frame, srid, shape, settings)
+    else:
+        make = await _exposed_pipes(conn, caller, stored, frame, settings)
+    data = await asyncio.to_thread(make)
+    content = Content.of(data, box_of(data))
+    cache.put(key, "pipes", stored["bbox"], content)
+    return content
+
+
+async def _cut_terrain(
+    conn: AsyncConnection, campus_id: int, frame: Frame, srid: int, shape: TrenchShape, s: SceneSettings
+) -> Maker:
+    _, ref = await _dem(conn, campus_id)
+    if ref is None:
+        return lambda: terrain_glb_empty("")
+    ring = top_ring(shape)
+    outline = shapely.Polygon(ring[:, :2])
+    if ref.srid != srid:
+        outline = shapely.transform(
+            outline, lambda xy: np.column_stack(transformer(srid, ref.srid).transform(*xy.T))
+        )
+    x0, y0, x1, y1 = shapely.buffer(outline, AROUND_M).bounds
+
+    def make() -> bytes:
+        grid = read_grid(ref.path, ref.srid, s.terrain_max_cells, window=(x0, y0, x1, y1))
+        return terrain_glb(frame, grid, "", cut=outline)
+
+    return make
+
+
+async def _exposed_pipes(
+    conn: AsyncConnection, caller: Caller, stored: dict[str, Any], frame: Frame, s: SceneSettings
+) -> Maker:
+    plan = stored["plan"]
+    dug = int(plan["pipe"]["id"])
+    nearby = [int(p["id"]) for p in plan["metric"].get("pipes", [])]
+    conflicts = {str(c.get("pipe")): str(c.get("kind", "")) for c in plan.get("conflicts", [])}
+    rows = await queries.pipes_by_id(conn, caller, [dug, *nearby])
+    dem, _ = await _dem(conn, stored["campus_id"])
+    roles = ["dug" if r.id == dug else ("conflict" if str(r.id) in conflicts else "nearby") for r in rows]
+    colours = [
+        CONFLICT if role == "conflict" else UTILITY_COLOURS.get(r.utility, OTHER)
+        for r, role in zip(rows, roles, strict=True)
+    ]
+    extra: dict[str, list[object]] = {
+        "role": list(roles),
+        "conflict": [conflicts.get(str(r.id), "") for r in rows],
+    }
+    return lambda: pipes_glb(axes(frame, rows, ground_of(dem), s.assumed_depth_m), colours, extra)

@@ -61,6 +61,19 @@ def scenes_router() -> APIRouter:
         settings = get_settings(request).scenes
         return await scene.campus_tileset(scoped.conn, scoped.caller, campus, _layers(layers), base, settings)
 
+    @router.get("/excavation/{plan_id}/tileset.json", summary="The 3D cut of a stored excavation plan")
+    async def excavation_tileset(plan_id: int, request: Request, scoped: Scoped) -> dict[str, Any]:
+        _check_viewer(scoped)
+        base = f"{str(request.base_url).rstrip('/')}/scenes/excavation/{plan_id}"
+        settings = get_settings(request).scenes
+        return await scene.excavation_tileset(scoped.conn, scoped.caller, plan_id, base, settings)
+
+    @router.get("/excavation/{plan_id}/{part}.glb", summary="One part of the excavation cut as glTF binary")
+    async def excavation_part(plan_id: int, part: str, request: Request, scoped: Scoped) -> Response:
+        _check_viewer(scoped)
+        settings = get_settings(request).scenes
+        return _glb(request, await scene.excavation_part(scoped.conn, scoped.caller, plan_id, part, settings))
+
     @router.get("/{campus}/deck.json", summary="The pydeck scene spec of the campus (for @deck.gl/json)")
     async def campus_deck(campus: str, request: Request, scoped: Scoped) -> dict[str, Any]:
         _check_viewer(scoped)
