@@ -1,8 +1,40 @@
 """The pipes test world (sample campus LY01, sibling campus SB01 with a pipe of its own, users) reused
-for 3D scenes: `client`, `login` and `db` come from tests/pipes/conftest.py."""
+for 3D scenes: `client`, `login` and `db` come from tests/pipes/conftest.py; `plan` is a stored
+excavation plan of the sample sewer, `glbs` every GLB the scenes serve for it and for the campus."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
 from tests.pipes.conftest import client, db, login, pipes_db
+from tests.pipes.test_excavation_api import sewer
 
 __all__ = ["client", "db", "login", "pipes_db"]
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+Login = Callable[[str], dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def plan(client: TestClient, login: Login, db: Connection) -> dict[str, Any]:
+    body = {"campus": "LY01", "utility": "drainage", "pipe_id": sewer(db), "soil": "clay"}
+    response = client.post("/pipes/excavation", json=body, headers=login("crew"))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def gltf_validator(paths: list[Path]) -> list[dict[str, Any]]:
+    """Reports of the Khronos glTF-Validator (npm, tools/) on the files."""
+    out = subprocess.run(
+        ["node", str(TOOLS / "validate-gltf.mjs"), *map(str, paths)],
+        cwd=TOOLS, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    reports: list[dict[str, Any]] = json.loads(out.stdout)
+    return reports

@@ -8,21 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
 
-from tests.pipes.test_excavation_api import sewer
 from tests.scenes.gltf import glb_json, mesh_of, property_table
 from twin.scenes.frame import Frame
 
 Login = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def plan(client: TestClient, login: Login, db: Connection) -> dict[str, Any]:
-    body = {"campus": "LY01", "utility": "drainage", "pipe_id": sewer(db), "soil": "clay"}
-    response = client.post("/pipes/excavation", json=body, headers=login("crew"))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 @pytest.fixture(scope="module")
