@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +38,28 @@ def gltf_validator(paths: list[Path]) -> list[dict[str, Any]]:
     )  # fmt: skip
     reports: list[dict[str, Any]] = json.loads(out.stdout)
     return reports
+
+
+@pytest.fixture(scope="module")
+def server(pipes_db: Any) -> Iterator[str]:
+    """The app under uvicorn on a free port (a thread of this process), for the browser tests."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from twin.api import create_app
+    from twin.services import free_port
+
+    port = free_port()
+    config = uvicorn.Config(create_app(pipes_db), host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
