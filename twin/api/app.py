@@ -33,9 +33,10 @@ from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
 from twin.db.provision import libpq_dsn
-from twin.layers.tile_events import TileListener
+from twin.layers.tile_events import TileListener, apply
 from twin.layers.tiles import tile_settings
 from twin.riskmap.escalation import Scheduler, utc_now
+from twin.scenes.cache import on_notification, scene_cache
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
-        listener = TileListener(libpq_dsn(settings.db.sync_url())) if tile_settings().listen else None
+        scene_cache().size = settings.scenes.cache_entries
+        dsn = libpq_dsn(settings.db.sync_url())
+        listener = TileListener(dsn, on_change=_tiles_changed) if tile_settings().listen else None
         if listener is not None:
             listener.start()
             await listener.wait_connected(timeout_s=5)
@@ -93,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app
+
+
+def _tiles_changed(payload: str) -> int:
+    """A `twin_tiles` notification drops the vector tiles and the 3D scene content it touches."""
+    return apply(payload) + on_notification(payload)
 
 
 def _start_scheduler(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:

@@ -221,3 +221,30 @@ async def buses(conn: AsyncConnection, caller: Caller | None, campus_id: int) ->
 async def _rows(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = await conn.execute(text(sql), params)
     return [dict(r._mapping) for r in rows]
+
+
+async def quad_counts(
+    conn: AsyncConnection, caller: Caller | None, boxes: list[tuple[float, float, float, float]]
+) -> list[tuple[int, float, float]]:
+    """For each lon/lat box: buildings whose centroid lies in it (half-open), lowest base, highest roof."""
+    rows = await conn.execute(
+        text(
+            "SELECT b.i, count(x.id) AS n, coalesce(min(x.base_elev_m), 0) AS low,"
+            " coalesce(max(x.base_elev_m + x.height_m), 1) AS high"
+            " FROM unnest(CAST(:x0 AS float8[]), CAST(:y0 AS float8[]), CAST(:x1 AS float8[]),"
+            "  CAST(:y1 AS float8[])) WITH ORDINALITY AS b(x0, y0, x1, y1, i)"
+            " LEFT JOIN LATERAL (SELECT id, base_elev_m, height_m, ST_Centroid(geom) AS c FROM buildings"
+            "  WHERE geom && ST_MakeEnvelope(b.x0, b.y0, b.x1, b.y1, 4326)"
+            f"  AND {_where()}) x ON ST_X(x.c) >= b.x0 AND ST_X(x.c) < b.x1"
+            "  AND ST_Y(x.c) >= b.y0 AND ST_Y(x.c) < b.y1"
+            " GROUP BY b.i ORDER BY b.i"
+        ),
+        {
+            "x0": [b[0] for b in boxes],
+            "y0": [b[1] for b in boxes],
+            "x1": [b[2] for b in boxes],
+            "y1": [b[3] for b in boxes],
+            **_scope(caller),
+        },
+    )
+    return [(int(r.n), float(r.low), float(r.high)) for r in rows]

@@ -19,7 +19,7 @@ from twin.pipes.digging import open_dem
 from twin.pipes.queries import DemRef
 from twin.riskmap.fourcolour import NOT_GRADED, highest
 from twin.riskmap.service import scales_of
-from twin.scenes import deck, queries
+from twin.scenes import deck, province, queries
 from twin.scenes.buildings import buildings_glb
 from twin.scenes.cache import Content, scene_cache
 from twin.scenes.excavation import CONFLICT, TrenchShape, top_ring, trench_glb, trench_shape
@@ -336,3 +336,54 @@ async def _exposed_pipes(
         "conflict": [conflicts.get(str(r.id), "") for r in rows],
     }
     return lambda: pipes_glb(axes(frame, rows, ground_of(dem), s.assumed_depth_m), colours, extra)
+
+
+# --- province quadtree --------------------------------------------------------------------------------
+
+
+def _quad(z: int, x: int, y: int) -> province.QuadTile:
+    try:
+        return province.QuadTile(z, x, y)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+async def _counted(
+    conn: AsyncConnection, caller: Caller, tiles: list[province.QuadTile]
+) -> dict[province.QuadTile, tuple[int, province.Heights]]:
+    counts = await queries.quad_counts(conn, caller, [t.bounds for t in tiles])
+    return {t: (n, province.Heights(low, high)) for t, (n, low, high) in zip(tiles, counts, strict=True)}
+
+
+async def province_tileset(conn: AsyncConnection, caller: Caller, base: str) -> dict[str, Any]:
+    """The entry tileset of every building the caller may see, as base-level quadtree nodes."""
+    found = await queries.extent(conn, caller)
+    if found is None:
+        return province.root_tileset({}, base)
+    return province.root_tileset(await _counted(conn, caller, province.covering(found[0])), base)
+
+
+async def province_node(
+    conn: AsyncConnection, caller: Caller, z: int, x: int, y: int, base: str, settings: SceneSettings
+) -> dict[str, Any]:
+    tile = _quad(z, x, y)
+    own = (await _counted(conn, caller, [tile]))[tile]
+    children = (
+        await _counted(conn, caller, tile.children()) if own[0] > settings.province_tile_buildings else {}
+    )
+    return province.node_tileset(tile, own[0], settings.province_tile_buildings, children, base, own[1])
+
+
+async def province_content(conn: AsyncConnection, caller: Caller, z: int, x: int, y: int) -> Content:
+    """The buildings of a quadtree tile (by centroid) as a GLB in the tile's own frame, cached per scope."""
+    tile = _quad(z, x, y)
+    key = ("province", caller.org_path, caller.whole, z, x, y)
+    cache = scene_cache()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = await queries.buildings_in_box(conn, caller, tile.bounds)
+    data = await asyncio.to_thread(buildings_glb, tile.frame, rows)
+    content = Content.of(data, box_of(data))
+    cache.put(key, "province", tile.bounds, content)
+    return content

@@ -46,8 +46,30 @@ def _glb(request: Request, content: Content) -> Response:
     return Response(content.data, media_type=GLB, headers=headers)
 
 
+def _province_base(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/scenes/province"
+
+
 def scenes_router() -> APIRouter:
     router = APIRouter(prefix="/scenes", tags=["scenes"])
+
+    # Registered before /{campus}/…: "province" is the quadtree, never a campus code.
+    @router.get("/province/tileset.json", summary="3D Tiles of every building you may see, as a quadtree")
+    async def province_tileset(request: Request, scoped: Scoped) -> dict[str, Any]:
+        _check_viewer(scoped)
+        return await scene.province_tileset(scoped.conn, scoped.caller, _province_base(request))
+
+    @router.get("/province/{z}/{x}/{y}/tileset.json", summary="One quadtree node (external tileset)")
+    async def province_node(z: int, x: int, y: int, request: Request, scoped: Scoped) -> dict[str, Any]:
+        _check_viewer(scoped)
+        settings = get_settings(request).scenes
+        base = _province_base(request)
+        return await scene.province_node(scoped.conn, scoped.caller, z, x, y, base, settings)
+
+    @router.get("/province/{z}/{x}/{y}/buildings.glb", summary="The buildings of one quadtree tile")
+    async def province_content(z: int, x: int, y: int, request: Request, scoped: Scoped) -> Response:
+        _check_viewer(scoped)
+        return _glb(request, await scene.province_content(scoped.conn, scoped.caller, z, x, y))
 
     @router.get("/{campus}/tileset.json", summary="3D Tiles 1.1 of the campus: a child per layer")
     async def campus_tileset(
