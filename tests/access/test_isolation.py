@@ -65,6 +65,7 @@ def fill(path: str, world: w.World, target: str) -> str:
         "plan_id": lambda: world.plans[target],
         "campus": lambda: f"C{target}",
         "layer": lambda: "buildings",
+        "part": lambda: "trench",
         "version": lambda: 1,
         "org_code": lambda: w.SCHOOLS[target][0],
         "hazard_id": lambda: world.hazards[target],

@@ -1,0 +1,174 @@
+"""3D scene tiles: buildings/s and pipes/s from PostGIS to GLB, side by side with py3dtiles' export.
+
+The province dataset (`twin sample province`) gives N schools × ~25 buildings. Ours: one query of the
+footprints (WKB), grouped into tiles of ≤1000 buildings (pg2b3dm's size), each tile meshed into a GLB
+with EXT_mesh_features/EXT_structural_metadata in its own ENU frame — the work a cold cache does. Pipes:
+the same for every pipe segment as tubes (no DEM in the province dataset: ground 0).
+py3dtiles 12 (in its own venv under var/bench, never a project dependency) exports the same buildings,
+prepared as PolyhedralSurfaceZ in EPSG:4978 (walls, roof and floor faces, made here and not timed), with
+`py3dtiles export --spec-version 1.1`. Peak memory: tracemalloc's peak for ours (Python heap incl. numpy),
+the child's maximum RSS for py3dtiles.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from rich.console import Console
+
+from bench.common import bench_database, connect, write_section
+from bench.peers import BENCH_DIR
+from twin.db.engine import sync_engine
+from twin.db.provision import libpq_dsn
+from twin.samples.loading import load_province
+from twin.scenes.buildings import BuildingRow, buildings_glb
+from twin.scenes.frame import Frame
+from twin.scenes.pipes import PipeRow, axes, pipes_glb
+from twin.scenes.scene import ground_of
+
+console = Console()
+SCHOOLS = 400
+PER_TILE = 1000
+PY3DTILES = ["py3dtiles[postgres]==12.1.1"]
+
+
+def dataset() -> Any:
+    settings = bench_database("bench_scenes")
+    with connect(settings) as conn:
+        have = conn.execute("SELECT count(*) FROM campuses").fetchone()[0]
+    if have < SCHOOLS:
+        console.print(f"loading {SCHOOLS} schools …")
+        engine = sync_engine(settings.db)
+        load_province(engine, SCHOOLS, seed=7)
+        engine.dispose()
+    return settings
+
+
+def ours_buildings(settings: Any) -> tuple[int, float, float, int]:
+    """(buildings, seconds, peak MiB, bytes written)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    with connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT id, code, name, use, floors, height_m, base_elev_m, ST_AsBinary(geom),"
+            " ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM buildings ORDER BY ST_GeoHash(geom, 8)"
+        ).fetchall()
+    written = 0
+    for i in range(0, len(rows), PER_TILE):
+        chunk = rows[i : i + PER_TILE]
+        frame = Frame(float(np.mean([r[8] for r in chunk])), float(np.mean([r[9] for r in chunk])))
+        glb = buildings_glb(frame, [BuildingRow(*r[:7], bytes(r[7])) for r in chunk])
+        written += len(glb)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return len(rows), seconds, peak, written
+
+
+def ours_pipes(settings: Any) -> tuple[int, float, float]:
+    tracemalloc.start()
+    start = time.perf_counter()
+    with connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT id, code, utility, diameter_mm, start_depth_m, end_depth_m, depth_ref, material,"
+            " ST_AsBinary(geom) FROM pipe_segments ORDER BY ST_GeoHash(geom, 8)"
+        ).fetchall()
+    ground = ground_of(None)
+    for i in range(0, len(rows), PER_TILE):
+        chunk = [
+            PipeRow(*r[:8], [tuple(c) for c in shapely.get_coordinates(shapely.from_wkb(r[8]))])
+            for r in rows[i : i + PER_TILE]
+        ]
+        lon, lat = (
+            np.mean([c[0] for p in chunk for c in p.coords]),
+            np.mean([c[1] for p in chunk for c in p.coords]),
+        )
+        pipes_glb(axes(Frame(float(lon), float(lat)), chunk, ground, 1.0))
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return len(rows), seconds, peak
+
+
+def polyhedral_table(settings: Any) -> int:
+    """bench_polyhedral(id, geom PolyhedralSurfaceZ 4978): each building's faces, for py3dtiles."""
+    to_ecef = Transformer.from_crs(4979, 4978, always_xy=True)
+    with connect(settings) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_polyhedral")
+        conn.execute(
+            "CREATE TABLE bench_polyhedral (id integer PRIMARY KEY, geom geometry(PolyhedralSurfaceZ, 4978))"
+        )
+        rows = conn.execute("SELECT id, base_elev_m, height_m, ST_AsBinary(geom) FROM buildings").fetchall()
+        with conn.cursor().copy("COPY bench_polyhedral (id, geom) FROM STDIN") as copy:
+            for bid, base, height, wkb in rows:
+                ring = shapely.get_coordinates(shapely.from_wkb(bytes(wkb)).exterior)
+                if shapely.Polygon(ring).exterior.is_ccw is False:
+                    ring = ring[::-1]
+                lo = np.column_stack(to_ecef.transform(ring[:, 0], ring[:, 1], np.full(len(ring), base)))
+                hi = np.column_stack(
+                    to_ecef.transform(ring[:, 0], ring[:, 1], np.full(len(ring), base + height))
+                )
+                faces = [lo[::-1], hi]
+                faces += [np.array([lo[k], lo[k + 1], hi[k + 1], hi[k], lo[k]]) for k in range(len(ring) - 1)]
+                text = ",".join(
+                    "((" + ",".join(f"{x:.3f} {y:.3f} {z:.3f}" for x, y, z in f) + "))" for f in faces
+                )
+                copy.write_row((bid, f"SRID=4978;POLYHEDRALSURFACE Z ({text})"))
+    return len(rows)
+
+
+def py3dtiles(settings: Any) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of `py3dtiles export` of bench_polyhedral."""
+    path = BENCH_DIR / "venv-py3dtiles"
+    if not (path / "bin" / "py3dtiles").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "pip"), "install", "-q", *PY3DTILES], check=True)
+    dsn = libpq_dsn(settings.db.sync_url())
+    with tempfile.TemporaryDirectory() as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        subprocess.run(
+            [str(path / "bin" / "py3dtiles"), "export", "-D", dsn, "-t", "bench_polyhedral", "-c", "geom",
+             "-i", "id", "-s", str(Path(out) / "tiles"), "--spec-version", "1.1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    settings = dataset()
+    n, ours_s, ours_mib, written = ours_buildings(settings)
+    pipes_n, pipes_s, pipes_mib = ours_pipes(settings)
+    polyhedral_table(settings)
+    peer_s, peer_mib = py3dtiles(settings)
+    ours_rate, peer_rate = n / ours_s, n / peer_s
+    body = f"""
+{n:,} buildings and {pipes_n:,} pipe segments of {SCHOOLS} generated schools (`twin sample province`), one
+run on this machine (2 shared cores). Ours: PostGIS query → tiles of ≤{PER_TILE} features → GLB with
+EXT_mesh_features/EXT_structural_metadata (closed extruded footprints; pipes as 8-sided tubes with caps).
+py3dtiles 12.1.1 `export --spec-version 1.1` of the same buildings as PolyhedralSurfaceZ in EPSG:4978
+(preparation not timed).
+
+| what | features | seconds | features/s | peak memory |
+|---|---:|---:|---:|---:|
+| ours: buildings → GLB | {n:,} | {ours_s:.2f} | {ours_rate:,.0f} | {ours_mib:.0f} MiB (tracemalloc) |
+| ours: pipes → GLB | {pipes_n:,} | {pipes_s:.2f} | {pipes_n / pipes_s:,.0f} | {pipes_mib:.0f} MiB (tracem.) |
+| py3dtiles export: buildings | {n:,} | {peer_s:.2f} | {peer_rate:,.0f} | {peer_mib:.0f} MiB (max RSS) |
+
+Buildings: **{ours_rate / peer_rate:.1f}×** py3dtiles (goal ≥ 10×), {ours_rate:,.0f} buildings/s
+(goal ≥ 10,000); GLB bytes written: {written / 2**20:.1f} MiB.
+"""
+    write_section("3D scene tiles (issue #7)", body)
+    console.print(body)
