@@ -141,7 +141,7 @@ def write_glb(primitives: Sequence[Primitive], table: PropertyTable, schema_id: 
         if p.translucent:
             material["alphaMode"] = "BLEND"
         materials.append(material)
-        count = int(np.unique(p.feature_ids).size)  # distinct features in this primitive
+        count = int(np.count_nonzero(np.bincount(p.feature_ids.astype("int64"))))  # distinct features here
         prims.append({
             "attributes": attributes,
             "indices": accessor(p.indices.astype("uint32").reshape(-1), "SCALAR", ELEMENT_ARRAY_BUFFER),

@@ -56,30 +56,51 @@ class PipeAxis:
 
 
 def axes(frame: Frame, rows: Sequence[PipeRow], ground: Ground, assumed_depth_m: float) -> list[PipeAxis]:
-    """Each pipe's 3D axis in the frame."""
-    out = []
-    for row in rows:
-        lonlath, assumed = axis_lonlat(row, ground, assumed_depth_m)
-        out.append(PipeAxis(row, frame.from_lonlat(*lonlath.T), assumed))
-    return out
+    """Each pipe's 3D axis in the frame (all pipes transformed and sampled at once)."""
+    if not rows:
+        return []
+    lonlath, assumed = axes_lonlat(rows, ground, assumed_depth_m)
+    enu = frame.from_lonlat(lonlath[:, 0], lonlath[:, 1], lonlath[:, 2])
+    ends = np.cumsum([len(r.coords) for r in rows])[:-1]
+    return [PipeAxis(r, pts, a) for r, pts, a in zip(rows, np.split(enu, ends), assumed, strict=True)]
 
 
 def axis_lonlat(row: PipeRow, ground: Ground, assumed_depth_m: float) -> tuple[F, bool]:
-    """The pipe's axis as (n, 3) lon, lat, height, and whether its depth was assumed."""
-    ll = np.asarray(row.coords, dtype="float64")[:, :2]
-    dlon, dlat = np.diff(ll, axis=0).T
-    steps = np.hypot(dlon * np.cos(np.radians(ll[0, 1])), dlat)  # proportional to metres along the pipe
-    along = np.concatenate([[0.0], np.cumsum(steps)])
-    t = along / along[-1] if along[-1] > 0 else np.zeros(len(ll))
-    assumed = row.start_depth_m is None and row.end_depth_m is None
-    d0 = row.start_depth_m if row.start_depth_m is not None else row.end_depth_m
-    d1 = row.end_depth_m if row.end_depth_m is not None else row.start_depth_m
-    depth = np.full(len(ll), assumed_depth_m) if assumed else d0 + (d1 - d0) * t  # type: ignore[operator]
-    r = row.diameter_mm / 2000.0
+    """One pipe's axis as (n, 3) lon, lat, height, and whether its depth was assumed."""
+    lonlath, assumed = axes_lonlat([row], ground, assumed_depth_m)
+    return lonlath, bool(assumed[0])
+
+
+def axes_lonlat(rows: Sequence[PipeRow], ground: Ground, assumed_depth_m: float) -> tuple[F, list[bool]]:
+    """The axes of all `rows` stacked as (Σn, 3) lon, lat, height; which depths were assumed."""
+    counts = np.array([len(r.coords) for r in rows])
+    owner = np.repeat(np.arange(len(rows)), counts)
+    ll = np.concatenate([np.asarray(r.coords, dtype="float64")[:, :2] for r in rows])
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # chainage along each pipe, proportional to metres (longitude scaled by cos(latitude))
+    step = np.zeros(len(ll))
+    step[1:] = np.hypot(np.diff(ll[:, 0]) * np.cos(np.radians(ll[1:, 1])), np.diff(ll[:, 1]))
+    step[first] = 0.0
+    along = np.cumsum(step)
+    along -= along[first][owner]
+    total = along[np.cumsum(counts) - 1][owner]
+    t = np.divide(along, total, out=np.zeros_like(along), where=total > 0)
+    d0 = np.array([_depth(r.start_depth_m, r.end_depth_m, assumed_depth_m) for r in rows])[owner]
+    d1 = np.array([_depth(r.end_depth_m, r.start_depth_m, assumed_depth_m) for r in rows])[owner]
+    radius = np.array([r.diameter_mm / 2000.0 for r in rows])[owner]
+    sign = np.array([1.0 if r.depth_ref == "invert" else -1.0 for r in rows])[owner]
     surface = ground(ll[:, 0], ll[:, 1])
-    surface = np.where(np.isnan(surface), np.nanmean(surface) if np.isfinite(surface).any() else 0.0, surface)
-    centre = surface - depth + (r if row.depth_ref == "invert" else -r)
+    if np.isnan(surface).any():  # outside the DEM: the mean ground of the rest, else 0
+        surface = np.where(
+            np.isnan(surface), np.nanmean(surface) if np.isfinite(surface).any() else 0.0, surface
+        )
+    centre = surface - (d0 + (d1 - d0) * t) + sign * radius
+    assumed = [r.start_depth_m is None and r.end_depth_m is None for r in rows]
     return np.column_stack([ll, centre]), assumed
+
+
+def _depth(own: float | None, other: float | None, assumed: float) -> float:
+    return own if own is not None else (other if other is not None else assumed)
 
 
 def tubes(starts: F, ends: F, radii: F, owners: NDArray[np.int64], sides: int = SIDES) -> MeshArrays:

@@ -45,7 +45,11 @@ def prisms(polygons: NDArray[np.object_], bottom: F, top: F) -> MeshArrays:
     """Prism i = polygons[i] (local x, y in metres) from z = bottom[i] to top[i]; feature id i."""
     if len(polygons) == 0:
         return MeshArrays.empty()
-    polygons = shapely.orient_polygons(shapely.make_valid(polygons), exterior_cw=False)
+    invalid = ~shapely.is_valid(polygons)
+    if invalid.any():  # stored footprints are validated on import; this is for hand-made input
+        polygons = polygons.copy()
+        polygons[invalid] = shapely.make_valid(polygons[invalid])
+    polygons = shapely.orient_polygons(polygons, exterior_cw=False)
     return concat([_walls(polygons, bottom, top), _caps(polygons, bottom, top)])
 
 
