@@ -15,7 +15,7 @@ from twin.config import SceneSettings
 from twin.crs import transformer
 from twin.errors import NotFound
 from twin.pipes.dem import Dem
-from twin.pipes.digging import open_dem
+from twin.pipes.digging import NoDem, open_dem
 from twin.pipes.queries import DemRef
 from twin.riskmap.fourcolour import NOT_GRADED, highest
 from twin.riskmap.service import scales_of
@@ -24,6 +24,7 @@ from twin.scenes.buildings import buildings_glb
 from twin.scenes.cache import Content, scene_cache
 from twin.scenes.excavation import CONFLICT, TrenchShape, top_ring, trench_glb, trench_shape
 from twin.scenes.frame import Frame
+from twin.scenes.glb import PropertyTable, read_glb_json, write_glb
 from twin.scenes.pipes import OTHER, UTILITY_COLOURS, Ground, axes, pipes_glb
 from twin.scenes.terrain import read_grid, terrain_glb
 from twin.scenes.tileset import LAYERS, Box, LayerContent, scene_tileset
@@ -48,8 +49,6 @@ def ground_of(dem: Dem | None) -> Ground:
 
 def box_of(data: bytes) -> Box | None:
     """The content's box from its POSITION accessors' min/max (already in the GLB)."""
-    from twin.scenes.glb import read_glb_json
-
     doc = read_glb_json(data)
     acc = doc.get("accessors", [])
     mins = [a["min"] for a in acc if "min" in a]
@@ -67,7 +66,7 @@ async def _dem(conn: AsyncConnection, campus_id: int) -> tuple[Dem | None, DemRe
     ref = DemRef(*found)
     try:
         return open_dem(ref), ref
-    except Exception:  # a missing DEM file: draw without ground rather than fail the whole scene
+    except NoDem:  # the registered file is gone: draw without ground rather than fail the whole scene
         return None, None
 
 
@@ -115,8 +114,6 @@ async def _terrain(conn: AsyncConnection, caller: Caller, c: queries.CampusRow, 
 
 
 def terrain_glb_empty(code: str) -> bytes:
-    from twin.scenes.glb import PropertyTable, write_glb
-
     return write_glb([], PropertyTable("terrain", {"campus": [code]}))
 
 
