@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup run test bench lint services-up services-down clean-var
 
-setup: .setup/apt $(VENV)/.installed static/node_modules/.installed
+setup: .setup/apt $(VENV)/.installed static/node_modules/.installed tools/node_modules/.installed
 
 # Debian packages: only what is missing, so a second run does nothing.
 .setup/apt:
@@ -32,6 +32,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock | .setup/apt
 
 static/node_modules/.installed: static/package.json static/package-lock.json | .setup/apt
 	cd static && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Test-only npm tools (glTF-Validator, CesiumJS, deck.gl for the 3D scene tests); never served to users.
+tools/node_modules/.installed: tools/package.json tools/package-lock.json | .setup/apt
+	cd tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 services-up: setup

@@ -164,6 +164,18 @@ class LiveSettings(BaseSettings):
     retention_days: float = 7.0  # live events kept for resuming streams; alerts themselves stay
 
 
+class SceneSettings(BaseSettings):
+    """3D scenes: assumptions where data is missing, mesh sizes, the content cache."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_SCENES_")
+
+    assumed_depth_m: float = 1.0  # a pipe with no surveyed depth is drawn this deep (and says so)
+    zone_height_m: float = 3.0  # height of a risk-zone volume (about one storey)
+    terrain_max_cells: int = 256  # the DEM is thinned to at most this many cells per side
+    cache_entries: int = 512  # GLBs kept in memory per process (LRU), dropped on twin_tiles changes
+    province_tile_buildings: int = 1000  # a quadtree tile splits above this many buildings
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -177,6 +189,7 @@ class Settings(BaseSettings):
     hazards: HazardSettings = Field(default_factory=HazardSettings)
     pipes: PipeSettings = Field(default_factory=PipeSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+    scenes: SceneSettings = Field(default_factory=SceneSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

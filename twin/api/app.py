@@ -26,17 +26,19 @@ from twin.api.routers.inspections import inspections_router
 from twin.api.routers.live import live_router
 from twin.api.routers.pipes import pipes_router
 from twin.api.routers.riskmap import riskmap_router
+from twin.api.routers.scenes import scenes_router
 from twin.api.routers.tiles import tiles_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine
 from twin.db.provision import libpq_dsn
-from twin.layers.tile_events import TileListener
+from twin.layers.tile_events import TileListener, apply
 from twin.layers.tiles import tile_settings
 from twin.live.fanout import Hub
 from twin.live.ingest import start_ingest
 from twin.riskmap.escalation import Scheduler, utc_now
+from twin.scenes.cache import on_notification, scene_cache
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
+        scene_cache().size = settings.scenes.cache_entries
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(app.state.engine.dispose)
             app.state.tile_listener = await _tile_listener(settings, stack)
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hazards_router())
     app.include_router(inspections_router())
     app.include_router(pipes_router())
+    app.include_router(scenes_router())
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app
@@ -93,11 +97,16 @@ async def _tile_listener(settings: Settings, stack: contextlib.AsyncExitStack) -
     """Drop cached tiles whenever any process commits a change (off with TWIN_TILES_LISTEN=false)."""
     if not tile_settings().listen:
         return None
-    listener = TileListener(libpq_dsn(settings.db.sync_url()))
+    listener = TileListener(libpq_dsn(settings.db.sync_url()), on_change=_tiles_changed)
     listener.start()
     stack.push_async_callback(listener.stop)
     await listener.wait_connected(timeout_s=5)
     return listener
+
+
+def _tiles_changed(payload: str) -> int:
+    """A `twin_tiles` notification drops the vector tiles and the 3D scene content it touches."""
+    return apply(payload) + on_notification(payload)
 
 
 def _start_scheduler(app: FastAPI, settings: Settings, stack: contextlib.AsyncExitStack) -> None:
