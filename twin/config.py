@@ -132,6 +132,18 @@ class RiskMapSettings(BaseSettings):
     max_cards: int = 2_000  # each card renders a QR code and a PDF page
 
 
+class StatsSettings(BaseSettings):
+    """Statistics: the local calendar of periods, hot-spot test and its cache, hexagon limits."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_STATS_")
+
+    timezone: str = "Asia/Shanghai"  # months and days of `period` are local
+    permutations: int = 999  # Gi* conditional permutations
+    alpha: float = 0.05  # significance of a hot or cold spot
+    hotspot_cache_s: float = 600.0  # a hot-spot map is recomputed at most this often per scope and query
+    max_cells: int = 200_000  # hexagons in one answer (a province at resolution 8 is ~100k)
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -143,6 +155,7 @@ class Settings(BaseSettings):
     edit: EditSettings = Field(default_factory=EditSettings)
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    stats: StatsSettings = Field(default_factory=StatsSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:
