@@ -33,6 +33,7 @@ GEOMETRY_TABLES = {
     "bus_stops",
     "positions",
     "feature_versions",
+    "bus_incidents",
 }
 
 

@@ -1,6 +1,10 @@
-"""Jurisdiction-scoped statistics: counts by org level and period, H3 hex bins, Gi* hot spots, exports."""
+"""Jurisdiction-scoped statistics: counts by org level and period, H3 hex bins, Gi* hot spots, exports.
 
-from twin.stats.service import HotspotCache, Query, Result, hexbins, hotspots, statistic
+`twin.stats.service` has the calls for one caller (statistic, hexbins, hotspots); `hexbins` and
+`hotspots` the pure computation on counted points.
+"""
+
+from twin.stats.service import HotspotCache, Query, Result, statistic
 from twin.stats.topics import TOPICS, Topic, topic
 
-__all__ = ["TOPICS", "HotspotCache", "Query", "Result", "Topic", "hexbins", "hotspots", "statistic", "topic"]
+__all__ = ["TOPICS", "HotspotCache", "Query", "Result", "Topic", "statistic", "topic"]

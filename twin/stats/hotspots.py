@@ -2,8 +2,9 @@
 
 Gi* compares each cell's neighbourhood (itself and its six neighbours) with the whole study area. Cells
 without any fact but next to one enter with zero, so a lone busy cell stands out from its quiet ring;
-the rest of the territory (far from any fact) is not part of the test. Significance is the pseudo
-p-value of `permutations` conditional permutations.
+the rest of the territory (far from any fact) is not part of the test. Significance is esda's pseudo
+p-value of `permutations` conditional permutations (`p_sim`, folded: the share of permutations at least as
+extreme on the observed side).
 """
 
 from __future__ import annotations
