@@ -29,6 +29,8 @@ scheduler_app = typer.Typer(help="The escalation scheduler of overdue hazards (f
 app.add_typer(scheduler_app, name="scheduler")
 inspections_app = typer.Typer(help="Inspection tasks (排查) of the risk points.")
 app.add_typer(inspections_app, name="inspections")
+stats_app = typer.Typer(help="Statistics of an org unit's subtree, as files.")
+app.add_typer(stats_app, name="stats")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -191,6 +193,54 @@ def sample_province(
     with _owner_engine() as engine, _progress() as bar:
         task = bar.add_task("schools", total=schools)
         load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
+
+
+@stats_app.command("export")
+def stats_export(
+    topic: str = typer.Argument(
+        ..., help="risks, hazards, inspections, alerts, drills, education, bus_incidents"
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="the file to write; its suffix picks the format"),
+    org: str = typer.Option("410000", help="the org unit whose subtree is counted (admin or school code)"),
+    group_by: str = typer.Option("school", help="province, city, county or school"),
+    period: str | None = typer.Option(None, help="2026, 2026-Q2, 2026-05 or 2026-03-01/2026-06-30"),
+    per: str | None = typer.Option(None, help="day, week, month, quarter or year buckets"),
+    split: str | None = typer.Option(None, help="a second key: category, type, grade, kind…"),
+) -> None:
+    """Export a statistic as CSV, XLSX, GeoPackage or GeoParquet (by the file's suffix), with progress."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from twin.stats import exports
+    from twin.stats.service import Query, statistic_for_org
+
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in exports.FORMATS:
+        raise _fail(f"--out must end in one of {', '.join('.' + f for f in exports.FORMATS)}, not {out.name}")
+    query = Query(topic, group_by, period, per, split)
+    with _owner_engine() as engine, _progress() as bar:
+        task = bar.add_task("export", total=4)
+        with engine.connect() as conn:
+            path = conn.execute(text("SELECT path FROM org_units WHERE code = :c"), {"c": org}).scalar()
+            if path is None:
+                raise _fail(f"there is no org unit {org}")
+            bar.update(task, advance=1, description="counting")
+            now = datetime.now(UTC)
+            result = statistic_for_org(
+                conn, str(path), query, now, _settings().stats, geometry=fmt in exports.SPATIAL
+            )
+        bar.update(task, advance=1, description=f"{len(result.rows)} rows")
+        content = exports.export(
+            result.rows,
+            result.columns,
+            fmt,
+            f"{topic}_by_{group_by}",
+            progress=lambda step: bar.update(task, description=step),
+        )
+        bar.update(task, advance=1, description="writing")
+        out.write_bytes(content)
+        bar.update(task, advance=1, description=f"{out} ({len(content):,} bytes)")
 
 
 @user_app.command("add")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access.roles import Role
@@ -188,3 +189,24 @@ async def hotspots(
     )
     cache.put(key, result)
     return {**result, "cached": False}
+
+
+def statistic_for_org(
+    conn: Connection,
+    org_path: str,
+    query: Query,
+    now: datetime,
+    settings: StatsSettings,
+    *,
+    geometry: bool = False,
+) -> Result:
+    """The statistic of one org unit's subtree on a plain (owner's) connection: the CLI's exports.
+
+    The owner is not filtered by row-level security; the literal scope of an analyst of `org_path` is
+    what limits the facts here.
+    """
+    analyst = Caller(user_id=0, username="twin-cli", role=Role.analyst, org_path=org_path, person_id=None)
+    req = build_request(analyst, query, now, settings, geometry=geometry)
+    sql, params = q.stats_sql(req)
+    rows = [q.with_rates(req.topic, dict(r)) for r in conn.execute(text(sql), params).mappings()]
+    return Result(req.topic, query, rows, columns_for(req, query))
