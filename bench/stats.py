@@ -39,11 +39,11 @@ HAZARDS = """
 SET session_replication_role = replica;
 INSERT INTO hazards (org_path, campus_id, number, name, category, grade, state, found_at, deadline, geom)
 SELECT r.org_path, r.campus_id, 'YH-' || r.id, 'hazard', r.category,
-       CASE WHEN r.id % 10 = 0 THEN 'major' ELSE 'general' END,
-       (ARRAY['reported','assigned','rectifying','closed','closed'])[1 + r.id % 5],
-       timestamptz '2026-01-01' + (r.id % 330) * interval '1 day',
-       timestamptz '2026-01-20' + (r.id % 330) * interval '1 day', r.geom
-  FROM risk_points r WHERE r.id % 50 < %(per_school)s;
+       CASE WHEN r.id %% 10 = 0 THEN 'major' ELSE 'general' END,
+       (ARRAY['reported','assigned','rectifying','closed','closed'])[1 + r.id %% 5],
+       timestamptz '2026-01-01' + (r.id %% 330) * interval '1 day',
+       timestamptz '2026-01-20' + (r.id %% 330) * interval '1 day', r.geom
+  FROM risk_points r WHERE r.id %% 50 < %(per_school)s;
 SET session_replication_role = origin;
 """
 

@@ -30,9 +30,11 @@ SELECT o.path,
 """
 
 
+def seed_activities_sql() -> list[str]:
+    """The statements, each taking the bound parameter `under` (an org path)."""
+    return [_insert(table, per_school, types) for table, (per_school, types) in PER_SCHOOL.items()]
+
+
 def seed_activities(conn: Connection, under: str) -> int:
     """Drills and sessions for the schools under `under` that have none; the number of rows added."""
-    added = 0
-    for table, (per_school, types) in PER_SCHOOL.items():
-        added += conn.execute(text(_insert(table, per_school, types)), {"under": under}).rowcount
-    return added
+    return sum(conn.execute(text(sql), {"under": under}).rowcount for sql in seed_activities_sql())
