@@ -186,13 +186,22 @@ def sample_build(
 def sample_province(
     schools: int = typer.Option(..., min=1, help="how many schools"),
     seed: int = typer.Option(20261124),
+    copy: bool = typer.Option(True, "--copy/--insert", help="COPY in chunks (fast) or the import path"),
+    chunk: int = typer.Option(100, min=1, help="schools per COPY transaction (bounds memory)"),
 ) -> None:
     """Build a province-size dataset of N schools in the database."""
+    from twin.db.provision import libpq_dsn
+    from twin.samples.copyload import load_province_copy
     from twin.samples.loading import load_province
 
     with _owner_engine() as engine, _progress() as bar:
         task = bar.add_task("schools", total=schools)
-        load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
+        advance = lambda n: bar.update(task, completed=n)  # noqa: E731
+        if copy:
+            dsn = libpq_dsn(_settings().db.sync_url())
+            load_province_copy(dsn, schools, seed=seed, chunk_size=chunk, progress=advance)
+        else:
+            load_province(engine, schools, seed=seed, progress=advance)
 
 
 @stats_app.command("export")
