@@ -49,6 +49,21 @@ def snapshot(settings: Settings) -> dict[str, object]:
             "geoms": conn.execute(
                 "SELECT md5(string_agg(ST_AsEWKT(geom), ',' ORDER BY org_path, code)) FROM buildings"
             ).fetchone(),
+            "people": conn.execute("SELECT code, role, name FROM people ORDER BY code").fetchall(),
+            "vehicles": conn.execute(
+                "SELECT plate, device_id, d.code FROM vehicles v LEFT JOIN people d ON d.id = v.driver_id"
+                " ORDER BY plate"
+            ).fetchall(),
+            "sensors": conn.execute(
+                "SELECT device_id, ST_AsEWKT(geom) FROM sensors ORDER BY device_id"
+            ).fetchall(),
+            "heights": conn.execute(
+                "SELECT code, base_elev_m, height_m FROM buildings ORDER BY org_path, code"
+            ).fetchall(),
+            "guardians": conn.execute(
+                "SELECT p.code, s.code FROM guardians g JOIN people p ON p.id = g.parent_id"
+                " JOIN people s ON s.id = g.student_id ORDER BY 1, 2"
+            ).fetchall(),
             "drills": conn.execute(
                 "SELECT org_path::text, type, held_on, participants FROM drills ORDER BY 1, 2, 3, 4"
             ).fetchall(),
