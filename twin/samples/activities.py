@@ -37,4 +37,12 @@ def seed_activities_sql() -> list[str]:
 
 def seed_activities(conn: Connection, under: str) -> int:
     """Drills and sessions for the schools under `under` that have none; the number of rows added."""
+    analyze(conn)
     return sum(conn.execute(text(sql), {"under": under}).rowcount for sql in seed_activities_sql())
+
+
+def analyze(conn: Connection) -> None:
+    """Fresh statistics first: after a bulk load (or an aborted one) the planner may think the tables
+    empty and test `NOT EXISTS` with a sequential scan per school."""
+    for table in PER_SCHOOL:
+        conn.execute(text(f"ANALYZE {table}"))

@@ -263,6 +263,8 @@ def finish(conn: psycopg.Connection[Any]) -> None:
         cur.execute("SET LOCAL session_replication_role = replica")
         cur.execute("SET LOCAL twin.bulk = 'on'")
         cur.execute(FINISH)
+        for table in ("drills", "education_sessions"):
+            cur.execute(f"ANALYZE {table}")  # see twin.samples.activities.analyze
         for (root,) in cur.execute("SELECT path::text FROM org_units WHERE parent_id IS NULL").fetchall():
             for statement in seed_activities_sql():
                 cur.execute(statement.replace("%", "%%").replace(":under", "%(under)s"), {"under": root})
