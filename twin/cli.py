@@ -31,6 +31,8 @@ inspections_app = typer.Typer(help="Inspection tasks (排查) of the risk points
 app.add_typer(inspections_app, name="inspections")
 live_app = typer.Typer(help="Live sensor alerts: the MQTT ingest worker.")
 app.add_typer(live_app, name="live")
+stats_app = typer.Typer(help="Statistics of an org unit's subtree, as files.")
+app.add_typer(stats_app, name="stats")
 
 console = Console(stderr=True)
 SAMPLE_DIR = ROOT / "data" / "samples" / "out"
@@ -186,13 +188,70 @@ def sample_build(
 def sample_province(
     schools: int = typer.Option(..., min=1, help="how many schools"),
     seed: int = typer.Option(20261124),
+    copy: bool = typer.Option(True, "--copy/--insert", help="COPY in chunks (fast) or the import path"),
+    chunk: int = typer.Option(100, min=1, help="schools per COPY transaction (bounds memory)"),
 ) -> None:
     """Build a province-size dataset of N schools in the database."""
+    from twin.db.provision import libpq_dsn
+    from twin.samples.copyload import load_province_copy
     from twin.samples.loading import load_province
 
     with _owner_engine() as engine, _progress() as bar:
         task = bar.add_task("schools", total=schools)
-        load_province(engine, schools, seed=seed, progress=lambda n: bar.update(task, completed=n))
+        advance = lambda n: bar.update(task, completed=n)  # noqa: E731
+        if copy:
+            dsn = libpq_dsn(_settings().db.sync_url())
+            load_province_copy(dsn, schools, seed=seed, chunk_size=chunk, progress=advance)
+        else:
+            load_province(engine, schools, seed=seed, progress=advance)
+
+
+@stats_app.command("export")
+def stats_export(
+    topic: str = typer.Argument(
+        ..., help="risks, hazards, inspections, alerts, drills, education, bus_incidents"
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="the file to write; its suffix picks the format"),
+    org: str = typer.Option("410000", help="the org unit whose subtree is counted (admin or school code)"),
+    group_by: str = typer.Option("school", help="province, city, county or school"),
+    period: str | None = typer.Option(None, help="2026, 2026-Q2, 2026-05 or 2026-03-01/2026-06-30"),
+    per: str | None = typer.Option(None, help="day, week, month, quarter or year buckets"),
+    split: str | None = typer.Option(None, help="a second key: category, type, grade, kind…"),
+) -> None:
+    """Export a statistic as CSV, XLSX, GeoPackage or GeoParquet (by the file's suffix), with progress."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from twin.stats import exports
+    from twin.stats.service import Query, statistic_for_org
+
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in exports.FORMATS:
+        raise _fail(f"--out must end in one of {', '.join('.' + f for f in exports.FORMATS)}, not {out.name}")
+    query = Query(topic, group_by, period, per, split)
+    with _owner_engine() as engine, _progress() as bar:
+        task = bar.add_task("export", total=4)
+        with engine.connect() as conn:
+            path = conn.execute(text("SELECT path FROM org_units WHERE code = :c"), {"c": org}).scalar()
+            if path is None:
+                raise _fail(f"there is no org unit {org}")
+            bar.update(task, advance=1, description="counting")
+            now = datetime.now(UTC)
+            result = statistic_for_org(
+                conn, str(path), query, now, _settings().stats, geometry=fmt in exports.SPATIAL
+            )
+        bar.update(task, advance=1, description=f"{len(result.rows)} rows")
+        content = exports.export(
+            result.rows,
+            result.columns,
+            fmt,
+            f"{topic}_by_{group_by}",
+            progress=lambda step: bar.update(task, description=step),
+        )
+        bar.update(task, advance=1, description="writing")
+        out.write_bytes(content)
+        bar.update(task, advance=1, description=f"{out} ({len(content):,} bytes)")
 
 
 @user_app.command("add")

@@ -176,6 +176,18 @@ class SceneSettings(BaseSettings):
     province_tile_buildings: int = 1000  # a quadtree tile splits above this many buildings
 
 
+class StatsSettings(BaseSettings):
+    """Statistics: the local calendar of periods, hot-spot test and its cache, hexagon limits."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_STATS_")
+
+    timezone: str = "Asia/Shanghai"  # months and days of `period` are local
+    permutations: int = 999  # Gi* conditional permutations
+    alpha: float = 0.05  # significance of a hot or cold spot
+    hotspot_cache_s: float = 600.0  # a hot-spot map is recomputed at most this often per scope and query
+    max_cells: int = 200_000  # hexagons in one answer (a province at resolution 8 is ~100k)
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -190,6 +202,7 @@ class Settings(BaseSettings):
     pipes: PipeSettings = Field(default_factory=PipeSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     scenes: SceneSettings = Field(default_factory=SceneSettings)
+    stats: StatsSettings = Field(default_factory=StatsSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

@@ -33,7 +33,7 @@ PUBLIC = {
 }
 # Path parameters that choose a map window or a catalogue entry, not somebody's object: a tile over the
 # sibling's campus is answered (empty for the caller), and the leak check is what guards it.
-WINDOW_PARAMETERS = {"collection_id", "tms", "z", "x", "y"}
+WINDOW_PARAMETERS = {"collection_id", "tms", "z", "x", "y", "topic"}
 ADMIN_ONLY_PREFIXES = ("/users", "/audit")
 LEAKS = (w.MARK["B"], w.MARK["C"])
 
@@ -74,6 +74,7 @@ def fill(path: str, world: w.World, target: str) -> str:
         "notification_id": lambda: world.notifications[target],
         "inspection_id": lambda: world.inspections[target],
         "tms": lambda: "WebMercatorQuad",
+        "topic": lambda: "hazards",
         "z": lambda: target_tile(target).z,
         "x": lambda: target_tile(target).x,
         "y": lambda: target_tile(target).y,

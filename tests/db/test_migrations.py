@@ -34,6 +34,7 @@ GEOMETRY_TABLES = {
     "positions",
     "feature_versions",
     "excavation_plans",
+    "bus_incidents",
 }
 
 

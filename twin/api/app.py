@@ -27,6 +27,7 @@ from twin.api.routers.live import live_router
 from twin.api.routers.pipes import pipes_router
 from twin.api.routers.riskmap import riskmap_router
 from twin.api.routers.scenes import scenes_router
+from twin.api.routers.stats import stats_router
 from twin.api.routers.tiles import tiles_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inspections_router())
     app.include_router(pipes_router())
     app.include_router(scenes_router())
+    app.include_router(stats_router())
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app

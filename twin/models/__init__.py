@@ -1,6 +1,7 @@
 """ORM tables (GeoAlchemy2). Storage CRS EPSG:4326; heights and depths in metres as attributes."""
 
 from twin.models.access import AuditEntry, User, WriteGrant
+from twin.models.activities import BusIncident, Drill, EducationSession
 from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
 from twin.models.hazards import (
@@ -35,10 +36,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Building",
+    "BusIncident",
     "BusRoute",
     "BusStop",
     "Campus",
     "CampusRaster",
+    "Drill",
+    "EducationSession",
     "Escalation",
     "ExcavationPlan",
     "FeatureVersion",

@@ -16,6 +16,7 @@ from twin.ingest.reader import RawLayer
 from twin.ingest.spec import BY_NAME
 from twin.ingest.validate import Row, clean_rows
 from twin.models import Campus
+from twin.samples.activities import seed_activities
 
 if TYPE_CHECKING:
     from twin.samples import SampleFiles
@@ -34,6 +35,8 @@ def load_sample(
             return False
         import_into(conn, layers, replace=replace)
         register_dem(conn, files.dem, SAMPLE_CAMPUS, paths or PathSettings())
+        school = conn.execute(select(Campus.org_path).where(Campus.code == SAMPLE_CAMPUS)).scalar_one()
+        seed_activities(conn, str(school))
     return True
 
 
@@ -58,6 +61,9 @@ def load_province(
         done += len(chunk.campuses)
         if progress:
             progress(done)
+    with engine.begin() as conn:  # drills and sessions for every new school, set-based, once
+        for root in conn.execute(text("SELECT path FROM org_units WHERE parent_id IS NULL")).scalars():
+            seed_activities(conn, str(root))
     return done
 
 

@@ -1,0 +1,121 @@
+"""Statistics over HTTP: counts by org level and period, H3 hex bins, Gi* hot spots; files and pictures.
+
+Thin: parse, call twin.stats, render. Every number is of the caller's jurisdiction only (row-level
+security on the facts; groups named only inside the caller's own subtree).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from twin.api.deps import Scoped, get_settings
+from twin.api.routers.hazards import clock
+from twin.errors import InvalidInput
+from twin.stats import exports, images, service
+from twin.stats.queries import GROUPS
+
+GEOJSON = "application/geo+json"
+Formats = Literal["json", "csv", "xlsx", "gpkg", "parquet", "png", "svg"]
+Period = Annotated[
+    str | None,
+    Query(
+        description="2026, 2026-Q2, 2026-05, 2026-05-17 or 2026-03-01/2026-06-30 (local dates, end included)"
+    ),
+]
+Resolution = Annotated[int, Query(description="H3 resolution, 4 (≈23 km) to 10 (≈66 m)")]
+
+
+def _cache(request: Request) -> service.HotspotCache:
+    cache = getattr(request.app.state, "hotspot_cache", None)
+    if cache is None:
+        cache = request.app.state.hotspot_cache = service.HotspotCache(
+            get_settings(request).stats.hotspot_cache_s
+        )
+    return cache
+
+
+def _download(content: bytes, media: str, name: str) -> Response:
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _picture(result: service.Result, f: str, view: str, measure: str | None) -> Response:
+    measures = result.topic.columns
+    chosen = measure or measures[0]
+    if chosen not in measures:
+        raise InvalidInput(
+            f"measure: {result.topic.name} has {', '.join(measures)}, not {chosen!r}", field="measure"
+        )
+    title = f"{result.topic.title} — by {result.query.group_by}"
+    if view == "map":
+        frame = exports.to_frame(result.rows, result.columns)
+        return Response(images.choropleth(frame, chosen, title, f), media_type=images.FORMATS[f])
+    shown = [chosen] if measure else list(result.topic.measures)
+    return Response(images.bar_chart(result.rows, shown, title, f), media_type=images.FORMATS[f])
+
+
+def stats_router() -> APIRouter:
+    router = APIRouter(tags=["statistics"])
+
+    @router.get("/stats/hexbins", summary="Counts per H3 hexagon (GeoJSON)")
+    async def hexbins(
+        scoped: Scoped, request: Request, topic: str = "hazards", res: Resolution = 7, period: Period = None
+    ) -> Response:
+        settings = get_settings(request).stats
+        body = await service.hexbins(scoped.conn, scoped.caller, topic, res, period, settings)
+        return JSONResponse(body, media_type=GEOJSON)
+
+    @router.get("/stats/hotspots", summary="Hot and cold spots by Getis-Ord Gi* over H3 cells (GeoJSON)")
+    async def hotspots(
+        scoped: Scoped, request: Request, topic: str = "hazards", res: Resolution = 7, period: Period = None
+    ) -> Response:
+        settings = get_settings(request).stats
+        body = await service.hotspots(
+            scoped.conn, scoped.caller, topic, res, period, settings, _cache(request)
+        )
+        return JSONResponse(body, media_type=GEOJSON)
+
+    @router.get("/stats/{topic}", summary="A statistic by province, city, county or school, and by period")
+    async def statistic(
+        topic: str,
+        scoped: Scoped,
+        request: Request,
+        group_by: Literal["province", "city", "county", "school"] = "school",
+        period: Period = None,
+        per: Annotated[
+            Literal["day", "week", "month", "quarter", "year"] | None, Query(description="time buckets")
+        ] = None,
+        split: Annotated[str | None, Query(description="a second key: category, type, grade, kind…")] = None,
+        f: Formats = "json",
+        view: Annotated[Literal["chart", "map"], Query(description="for png/svg")] = "chart",
+        measure: Annotated[str | None, Query(description="the measure a picture shows")] = None,
+    ) -> Response:
+        query = service.Query(topic, group_by, period, per, split)
+        settings = get_settings(request).stats
+        spatial = f in exports.SPATIAL or (f in images.FORMATS and view == "map")
+        result = await service.statistic(
+            scoped.conn, scoped.caller, query, clock(request), settings, geometry=spatial
+        )
+        if f in images.FORMATS:
+            return _picture(result, f, view, measure)
+        if f != "json":
+            content = exports.export(result.rows, result.columns, f, f"{topic}_by_{group_by}")
+            return _download(content, exports.FORMATS[f], f"{topic}-by-{group_by}.{f}")
+        body: dict[str, Any] = {
+            "topic": topic,
+            "title": result.topic.title,
+            "group_by": group_by,
+            "groups": list(GROUPS),
+            "period": period,
+            "per": per,
+            "split": split,
+            "columns": result.columns,
+            "rows": [{c: r.get(c) for c in result.columns} for r in result.rows],
+        }
+        return JSONResponse(body)
+
+    return router

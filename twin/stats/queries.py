@@ -1,0 +1,162 @@
+"""Every SQL statement of the statistics, with bound parameters.
+
+Facts are aggregated by key, never by a spatial join: the group of a row is the ancestor of its org path
+at the requested level (`subpath(org_path, 0, depth)`; province 1, city 2, county 3, school 4). The groups
+themselves come from `org_units` under the caller's own path, so a group with nothing to count still shows
+(with zeros) and nothing outside the jurisdiction is named. Row-level security filters the facts; the
+literal scope (twin.access.planner_scope) is for the planner only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from twin.stats.period import Period
+from twin.stats.topics import Topic
+
+DEPTH = {"province": 1, "city": 2, "county": 3, "school": 4}
+GROUPS = tuple(DEPTH)
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """What to count, for whom: plain values, so the CLI and the bench build the same SQL as the API."""
+
+    topic: Topic
+    group_by: str
+    unit_scope: str  # the org path whose units may be named (the caller's)
+    fact_scope: str | None  # the literal scope for the planner; None: whole territory
+    now: datetime
+    timezone: str
+    period: Period | None = None
+    per: str | None = None  # time bucket
+    split: str | None = None  # split expression (from Topic.split)
+    geometry: bool = False  # also each group's boundary as WKB (maps and GeoPackage/GeoParquet)
+
+
+def _time_bucket(topic: Topic) -> str:
+    if topic.time_is_date:
+        return f"date_trunc(:per, t.{topic.time}::timestamp)::date"
+    return f"(date_trunc(:per, t.{topic.time}, :tz) AT TIME ZONE :tz)::date"
+
+
+def _period_filter(topic: Topic) -> str:
+    if topic.time_is_date:
+        return f"t.{topic.time} >= :start AND t.{topic.time} < :end"
+    return (
+        f"t.{topic.time} >= (CAST(:start AS date)::timestamp AT TIME ZONE :tz)"
+        f" AND t.{topic.time} < (CAST(:end AS date)::timestamp AT TIME ZONE :tz)"
+    )
+
+
+def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
+    """The statement and its parameters for one statistics request."""
+    topic = req.topic
+    keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    params: dict[str, Any] = {"depth": DEPTH[req.group_by], "unit_scope": req.unit_scope, "now": req.now}
+    where = ["nlevel(t.org_path) >= :depth"]
+    if req.fact_scope is not None:
+        where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
+        params["fact_scope"] = req.fact_scope
+    if req.split is not None:
+        keys.append(f"{req.split} AS split")
+    if req.per is not None and topic.time is not None:
+        keys.append(f"{_time_bucket(topic)} AS period")
+        params["per"] = req.per
+    if req.period is not None and topic.time is not None:
+        where.append(_period_filter(topic))
+        params.update(start=req.period.start, end=req.period.end)
+    if topic.time is not None and not topic.time_is_date:
+        params["tz"] = req.timezone
+    measures = [f"{sql} AS {name}" for name, sql in topic.measures.items()]
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
+    select_extra = "".join(f", f.{name}" for name in extra)
+    order_extra = "".join(f", f.{name}" for name in extra)
+    geom = ", ST_AsBinary(g.boundary) AS geom" if req.geometry else ""
+    sql = f"""
+WITH facts AS (
+    SELECT {", ".join(keys)}, {", ".join(measures)}
+      FROM {topic.table} t
+     WHERE {" AND ".join(where)}
+     GROUP BY {group}
+), units AS (
+    SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment, count(*) AS schools
+      FROM org_units o
+     WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
+     GROUP BY 1
+)
+SELECT g.code, g.name, g.level, u.schools, u.enrolment{select_extra},
+       {", ".join(f"coalesce(f.{name}, 0) AS {name}" for name in topic.measures)}{geom}
+  FROM units u
+  JOIN org_units g ON g.path = u.key
+  LEFT JOIN facts f ON f.key = u.key
+ ORDER BY g.code{order_extra}
+"""
+    return sql, params
+
+
+async def fetch_stats(conn: AsyncConnection, req: StatsRequest) -> list[dict[str, Any]]:
+    """The rows of one statistic, with rates added."""
+    sql, params = stats_sql(req)
+    rows = (await conn.execute(text(sql), params)).mappings().all()
+    return [with_rates(req.topic, dict(r)) for r in rows]
+
+
+def with_rates(topic: Topic, row: dict[str, Any]) -> dict[str, Any]:
+    """Rates per 1,000 students and percentages; None where the denominator is unknown or zero."""
+    enrolment = row.get("enrolment")
+    for m in topic.per_1000:
+        row[f"{m}_per_1000"] = round(row[m] * 1000 / enrolment, 3) if enrolment else None
+    for name, (num, den) in topic.percent.items():
+        row[name] = round(100 * row[num] / row[den], 1) if row[den] else None
+    for key in ("period",):
+        if isinstance(row.get(key), date):
+            row[key] = row[key].isoformat()
+    return row
+
+
+def points_sql(
+    topic: Topic, fact_scope: str | None, period: Period | None, grid_deg: float, tz: str
+) -> tuple[str, dict[str, Any]]:
+    """The topic's points in scope snapped to a grid far finer than the hexagons, counted per grid node.
+
+    Hexagons are computed in Python (h3 is not in Debian's PostgreSQL packages); snapping first keeps
+    a province of 2.5M points to the few hundred thousand nodes that carry them.
+    """
+    params: dict[str, Any] = {"grid": grid_deg}
+    where = ["t.geom IS NOT NULL"]
+    if fact_scope is not None:
+        where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
+        params["fact_scope"] = fact_scope
+    if period is not None and topic.time is not None:
+        where.append(_period_filter(topic))
+        params.update(start=period.start, end=period.end)
+        if not topic.time_is_date:
+            params["tz"] = tz
+    sql = f"""
+SELECT ST_X(p) AS lon, ST_Y(p) AS lat, n
+  FROM (SELECT ST_SnapToGrid(t.geom, :grid) AS p, count(*) AS n
+          FROM {topic.table} t
+         WHERE {" AND ".join(where)}
+         GROUP BY 1) s
+"""
+    return sql, params
+
+
+async def fetch_points(
+    conn: AsyncConnection,
+    topic: Topic,
+    fact_scope: str | None,
+    period: Period | None,
+    grid_deg: float,
+    tz: str,
+) -> list[tuple[float, float, int]]:
+    sql, params = points_sql(topic, fact_scope, period, grid_deg, tz)
+    rows = (await conn.execute(text(sql), params)).all()
+    return [(r.lon, r.lat, r.n) for r in rows]
