@@ -153,7 +153,8 @@ def decode(frame: bytes) -> Message:
         at += 4
     body = content[at:]
     if len(body) != attributes & _BODY_LENGTH:
-        raise FrameError("bad_length", f"header says {attributes & _BODY_LENGTH} body bytes, frame has {len(body)}")
+        said = attributes & _BODY_LENGTH
+        raise FrameError("bad_length", f"header says {said} body bytes, frame has {len(body)}")
     header = Header(message_id, phone.lstrip("0") or "0", serial, version, (attributes >> 10) & 0x7, package)
     return Message(header, body)
 
@@ -217,8 +218,10 @@ def parse_register(body: bytes, is_2019: bool) -> Registration:
 
 def register_body(reg: Registration, is_2019: bool) -> bytes:
     sizes = (11, 30, 30) if is_2019 else (5, 20, 7)
-    fields = b"".join(s.encode().ljust(n, b"\x00")[:n] for s, n in zip((reg.maker, reg.model, reg.terminal_id), sizes, strict=True))
-    return struct.pack(">HH", reg.province, reg.city) + fields + bytes([reg.plate_color]) + reg.plate.encode("gbk")
+    names = (reg.maker, reg.model, reg.terminal_id)
+    fields = b"".join(s.encode().ljust(n, b"\x00")[:n] for s, n in zip(names, sizes, strict=True))
+    head = struct.pack(">HH", reg.province, reg.city)
+    return head + fields + bytes([reg.plate_color]) + reg.plate.encode("gbk")
 
 
 def register_reply(serial: int, result: int, auth_code: str) -> bytes:
@@ -243,7 +246,8 @@ def authenticate_body(code: str, is_2019: bool, imei: str = "0" * 15, software: 
     raw = code.encode()
     if not is_2019:
         return raw
-    return bytes([len(raw)]) + raw + imei.encode().ljust(15, b"0")[:15] + software.encode().ljust(20, b"\x00")[:20]
+    tail = imei.encode().ljust(15, b"0")[:15] + software.encode().ljust(20, b"\x00")[:20]
+    return bytes([len(raw)]) + raw + tail
 
 
 def general_reply(serial: int, message_id: int, result: int) -> bytes:
@@ -325,7 +329,7 @@ def parse_batch(body: bytes) -> list[Location]:
     if len(body) < 3:
         raise FrameError("bad_body", "batch body shorter than its 3-byte head")
     count, _kind = struct.unpack_from(">HB", body)
-    at, locations = 3, []
+    at, locations = 3, list[Location]()
     for _ in range(count):
         if at + 2 > len(body):
             raise FrameError("bad_body", f"batch says {count} locations, body ends after {len(locations)}")
