@@ -56,15 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await listener.wait_connected(timeout_s=5)
         app.state.tile_listener = listener
         escalations = _start_scheduler(app, settings)
-        try:
-            yield
-        finally:
-            if escalations is not None:
-                escalations.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await escalations
-            if listener is not None:
-                await listener.stop()
         app.state.hub = Hub(app.state.engine, settings.live)
         app.state.ingest = await start_ingest(settings)
         try:
@@ -73,6 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.hub.close()
             if app.state.ingest is not None:
                 await asyncio.to_thread(app.state.ingest.stop)
+            if escalations is not None:
+                escalations.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await escalations
+            if listener is not None:
+                await listener.stop()
             await app.state.engine.dispose()
 
     app = FastAPI(
