@@ -164,6 +164,21 @@ class LiveSettings(BaseSettings):
     retention_days: float = 7.0  # live events kept for resuming streams; alerts themselves stay
 
 
+class BusSettings(BaseSettings):
+    """School-bus GPS: the OsmAnd HTTP endpoint, the JT/T 808 listener, trips, ETA and geofences."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_BUS_")
+
+    jt808: bool = True  # run the JT/T 808 listener inside the server process (one worker should)
+    jt808_host: str = "0.0.0.0"  # noqa: S104 - terminals connect from the mobile network
+    jt808_port: int = Field(default=5015, validation_alias=AliasChoices("JT808_PORT", "TWIN_BUS_JT808_PORT"))
+    batch_max: int = 2000  # positions per transaction
+    stop_after_s: float = 30.0  # speed ≈ 0 for this long is a stop
+    stop_speed_kmh: float = 3.0  # "≈ 0"
+    eta_window_s: float = 300.0  # recent speed = mean moving speed over this window
+    eta_min_speed_kmh: float = 15.0  # floor for the ETA speed (a bus standing at a light is not parked)
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -177,6 +192,7 @@ class Settings(BaseSettings):
     hazards: HazardSettings = Field(default_factory=HazardSettings)
     pipes: PipeSettings = Field(default_factory=PipeSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:
