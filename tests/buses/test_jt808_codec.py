@@ -104,7 +104,9 @@ def test_southern_western_location_and_batch_round_trip() -> None:
         Location(0, 3, 34.6123, 112.4567, 120, 0.0, 0, when, {0x30: b"\x1f"}),
     ]
     decoded = jt808.parse_batch(jt808.batch_body(locs))
-    assert [(d.lat, d.lon, d.speed_kmh, d.time) for d in decoded] == [(x.lat, x.lon, x.speed_kmh, x.time) for x in locs]
+    assert [(d.lat, d.lon, d.speed_kmh, d.time) for d in decoded] == [
+        (x.lat, x.lon, x.speed_kmh, x.time) for x in locs
+    ]
     assert decoded[1].extras == {0x30: b"\x1f"}
 
 

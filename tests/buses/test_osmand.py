@@ -113,6 +113,8 @@ def test_each_stored_fix_is_a_position_event_for_the_fan_out(bus_server: BusServ
     )
     engine = create_engine(bus_server.settings.db.sync_url())
     with engine.connect() as conn:
-        payloads = conn.execute(text("SELECT payload FROM live_events WHERE kind = 'position'")).scalars().all()
+        payloads = (
+            conn.execute(text("SELECT payload FROM live_events WHERE kind = 'position'")).scalars().all()
+        )
     engine.dispose()
     assert [(p["vehicle_id"], p["lat"]) for p in payloads] == [(bus.id, pytest.approx(34.61))]
