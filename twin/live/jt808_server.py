@@ -44,8 +44,13 @@ class Jt808Server:
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the port bound (useful with port 0)."""
-        self._server = await asyncio.start_server(self._serve, host, port)
+        # reuse_port: every uvicorn worker listens and the kernel spreads the terminals over them
+        self._server = await asyncio.start_server(self._serve, host, port, reuse_port=True)
         return int(self._server.sockets[0].getsockname()[1])
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None, "start() first"
+        await self._server.serve_forever()
 
     async def close(self) -> None:
         if self._server is not None:

@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from twin.api.deps import Scoped
 from twin.errors import InvalidInput, NotFound
-from twin.live import trips
+from twin.live import gtfs, trips
 from twin.live.gps_osmand import BadFix, Fix, parse_json, parse_params
 from twin.live.positions import STATS, PositionWriter, VehicleDirectory
+from twin.live.queries import visible_buses
 
 log = logging.getLogger(__name__)
+PROTOBUF = "application/x-protobuf"
 
 
 class StopEta(BaseModel):
@@ -95,5 +97,38 @@ def buses_router() -> APIRouter:
         if estimate is None:
             raise NotFound(f"bus {vehicle_id} does not exist or is outside your jurisdiction")
         return Eta.model_validate(estimate, from_attributes=True)
+
+    @router.get(
+        "/gtfs/static.zip",
+        summary="Static GTFS of the routes, stops and trips you may see",
+        response_class=Response,
+        responses={200: {"content": {"application/zip": {}}}},
+    )
+    async def gtfs_static(scoped: Scoped) -> Response:
+        feed = await gtfs.static_feed(scoped.conn, "School buses")
+        headers = {"Content-Disposition": 'attachment; filename="gtfs.zip"'}
+        return Response(gtfs.static_zip(feed), media_type="application/zip", headers=headers)
+
+    @router.get(
+        "/gtfs-rt/vehicle-positions",
+        summary="GTFS-Realtime VehiclePositions of the buses you may see (a parent: their child's)",
+        response_class=Response,
+        responses={200: {"content": {PROTOBUF: {}}}},
+    )
+    async def gtfs_vehicle_positions(request: Request, scoped: Scoped) -> Response:
+        buses = await visible_buses(scoped.conn)
+        etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
+        return Response(gtfs.vehicle_positions(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
+
+    @router.get(
+        "/gtfs-rt/trip-updates",
+        summary="GTFS-Realtime TripUpdates: arrival estimates at the next stops of the buses you may see",
+        response_class=Response,
+        responses={200: {"content": {PROTOBUF: {}}}},
+    )
+    async def gtfs_trip_updates(request: Request, scoped: Scoped) -> Response:
+        buses = await visible_buses(scoped.conn)
+        etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
+        return Response(gtfs.trip_updates(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
 
     return router
