@@ -177,6 +177,12 @@ class BusSettings(BaseSettings):
     stop_speed_kmh: float = 3.0  # "≈ 0"
     eta_window_s: float = 300.0  # recent speed = mean moving speed over this window
     eta_min_speed_kmh: float = 15.0  # floor for the ETA speed (a bus standing at a light is not parked)
+    # 校车安全管理条例 (State Council decree 617, 2012) art. 35: with pupils aboard at most 80 km/h on
+    # motorways and 60 km/h on other roads; a school run is on other roads.
+    overspeed_kmh: float = 60.0
+    deviation_m: float = 200.0  # farther than this from the route line is a deviation
+    offline_after_min: float = 10.0  # no fix for this long is "offline"
+    sweep_every_s: float = 30.0  # how often silent buses are looked for
 
 
 class Settings(BaseSettings):

@@ -12,13 +12,16 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from shapely import wkb
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from twin.config import DatabaseSettings
+from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_offline
 from twin.live.gps_osmand import Fix
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ class VehicleRow:
     id: int
     org_path: str
     device_id: str
+    fence: Fence = field(default=Fence(None, None), compare=False)
 
 
 class PositionStats:
@@ -46,7 +50,19 @@ class PositionStats:
 
 STATS = PositionStats()
 
-_VEHICLES = text("SELECT id, org_path::text AS org_path, device_id FROM vehicles")
+_VEHICLES = text("""
+SELECT v.id, v.org_path::text AS org_path, v.device_id, c.metric_srid AS srid,
+       ST_AsBinary(ST_Transform(c.boundary, c.metric_srid)) AS campus,
+       ST_AsBinary(ST_Transform(r.geom, c.metric_srid)) AS route
+  FROM vehicles v JOIN campuses c ON c.id = v.campus_id LEFT JOIN bus_routes r ON r.id = v.route_id
+""")
+_INCIDENTS = text("""
+INSERT INTO bus_incidents (org_path, vehicle_id, kind, at, value, geom)
+SELECT CAST(o AS ltree), v, k, t, x, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+  FROM unnest(CAST(:org AS text[]), CAST(:vehicle AS int[]), CAST(:kind AS text[]),
+              CAST(:at AS timestamptz[]), CAST(:value AS float8[]), CAST(:lon AS float8[]),
+              CAST(:lat AS float8[])) AS i(o, v, k, t, x, lon, lat)
+""")
 
 _ENSURE = text(
     "SELECT twin_ensure_month_partition('positions', m) FROM unnest(CAST(:months AS timestamptz[])) m"
@@ -76,9 +92,27 @@ SELECT (SELECT count(*) FROM stored) AS stored,
 """)
 
 
+def _incident_params(found: list[tuple[VehicleRow, Fix | None, Incident]]) -> dict[str, list[Any]]:
+    return {
+        "org": [v.org_path for v, _f, _i in found],
+        "vehicle": [v.id for v, _f, _i in found],
+        "kind": [i.kind for _v, _f, i in found],
+        "at": [i.at for _v, _f, i in found],
+        "value": [i.value for _v, _f, i in found],
+        "lon": [f.lon if f else None for _v, f, _i in found],  # offline: no place
+        "lat": [f.lat if f else None for _v, f, _i in found],
+    }
+
+
 def owner_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An async engine acting as the schema owner (the server's own engine is `twin_app`, under RLS)."""
     return create_async_engine(settings.async_url(), pool_size=2, pool_pre_ping=True)
+
+
+def _vehicle(row: Any) -> VehicleRow:
+    campus = wkb.loads(bytes(row["campus"])) if row["campus"] else None
+    route = wkb.loads(bytes(row["route"])) if row["route"] else None
+    return VehicleRow(row["id"], row["org_path"], row["device_id"], Fence(campus, route, row["srid"]))
 
 
 class VehicleDirectory:
@@ -99,15 +133,19 @@ class VehicleDirectory:
     async def _load(self) -> None:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(_VEHICLES)).mappings().all()
-        self._by_device = {r["device_id"].lstrip("0"): VehicleRow(**r) for r in rows}
+        self._by_device = {r["device_id"].lstrip("0"): _vehicle(r) for r in rows}
         self._loaded = time.monotonic()
 
 
 class PositionWriter:
     """Gathers fixes from many requests/connections and stores them in batches of up to `batch_max`."""
 
-    def __init__(self, engine: AsyncEngine, batch_max: int = 2000, stats: PositionStats = STATS) -> None:
-        self.engine, self.batch_max, self.stats = engine, batch_max, stats
+    def __init__(
+        self, engine: AsyncEngine, limits: Limits, batch_max: int = 2000, stats: PositionStats = STATS
+    ) -> None:
+        self.engine, self.limits, self.batch_max, self.stats = engine, limits, batch_max, stats
+        self.watches: dict[int, Watch] = {}
+        self._vehicles: dict[int, VehicleRow] = {}
         self._queue: asyncio.Queue[tuple[VehicleRow, Fix, asyncio.Future[None]]] = asyncio.Queue()
         self._months: set[datetime] = set()
         self._task: asyncio.Task[None] | None = None
@@ -163,7 +201,40 @@ class PositionWriter:
             if months - self._months:
                 await conn.execute(_ENSURE, {"months": sorted(months - self._months)})
             stored = (await conn.execute(_INSERT, params)).one().stored
+            incidents = self._incidents(fixes)
+            if incidents:
+                await conn.execute(_INCIDENTS, _incident_params(incidents))
         self._months |= months
         self.stats.add("stored", stored)
         self.stats.add("duplicate", len(fixes) - stored)
+        self.stats.add("incidents", len(incidents))
         return int(stored)
+
+    async def sweep_offline(self, now: datetime) -> int:
+        """An `offline` incident for each bus silent for `offline_after` (once per silence)."""
+        found: list[tuple[VehicleRow, Fix | None, Incident]] = []
+        for vehicle_id, watch in self.watches.items():
+            incident = went_offline(watch, now, self.limits)
+            vehicle = self._vehicles.get(vehicle_id)
+            if incident is not None and vehicle is not None:
+                found.append((vehicle, None, incident))
+        if found:
+            params = _incident_params(found)
+            async with self.engine.begin() as conn:
+                await conn.execute(_INCIDENTS, params)
+            self.stats.add("incidents", len(found))
+        return len(found)
+
+    def _incidents(
+        self, fixes: list[tuple[VehicleRow, Fix]]
+    ) -> list[tuple[VehicleRow, Fix | None, Incident]]:
+        """Geofence checks in time order per bus. The watches move on before the commit: a batch that fails
+        (the fixes then come again) can lose a crossing, never write one twice."""
+        found: list[tuple[VehicleRow, Fix | None, Incident]] = []
+        for vehicle, fix in sorted(fixes, key=lambda vf: vf[1].time):
+            watch = self.watches.setdefault(vehicle.id, Watch())
+            self._vehicles[vehicle.id] = vehicle
+            point = vehicle.fence.metric(fix.lon, fix.lat)
+            for incident in check(vehicle.fence, watch, fix.time, point, fix.speed_kmh, self.limits):
+                found.append((vehicle, fix, incident))
+        return found

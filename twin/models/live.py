@@ -40,6 +40,8 @@ SENSOR_TYPES = (
 )
 SEVERITIES = ("critical", "major", "minor", "warning")
 LIVE_KINDS = ("alert", "position", "notification")
+# The stats branch's BusIncident (models/activities.py, 0014) has the first three; geofences add the rest.
+BUS_INCIDENT_KINDS = ("overspeed", "deviation", "late", "offline", "enter", "exit")
 
 
 class Sensor(Versioned, Base):
@@ -217,3 +219,22 @@ class Position(Base):
     heading: Mapped[float | None]
     received_at: Mapped[datetime | None]
     geom: Mapped[Any] = geometry("POINT")
+
+
+class BusIncident(Base):
+    """A bus that sped, left its route, ran late, went silent, entered or left the campus; never edited."""
+
+    __tablename__ = "bus_incidents"
+    __table_args__ = school_owned(
+        "bus_incidents",
+        Index("ix_bus_incidents_at", "at"),
+        CheckConstraint(f"kind IN {BUS_INCIDENT_KINDS}", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    value: Mapped[float | None]  # km/h over the limit, metres off the route, minutes late or silent
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
