@@ -32,6 +32,7 @@ GEOMETRY_TABLES = {
     "bus_routes",
     "bus_stops",
     "positions",
+    "bus_incidents",
     "feature_versions",
     "excavation_plans",
 }
