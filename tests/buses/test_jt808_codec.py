@@ -117,3 +117,11 @@ def test_deframer_splits_a_stream_in_arbitrary_chunks() -> None:
         frames += deframer.feed(stream[i : i + 7])
     assert frames[:2] == [PUBLISHED, PUBLISHED]
     assert jt808.decode(frames[2]).header.message_id == jt808.HEARTBEAT
+
+
+def test_a_2019_flag_on_a_2013_sized_header_is_too_short_not_a_crash() -> None:
+    content = bytes.fromhex("00024000123456789012") + b"\x00\x01"  # version bit set, 12-byte header
+    frame = b"\x7e" + content + bytes([jt808.checksum(content)]) + b"\x7e"
+    with pytest.raises(FrameError) as err:
+        jt808.decode(frame)
+    assert err.value.reason == "too_short"

@@ -138,6 +138,8 @@ def decode(frame: bytes) -> Message:
     if checksum(content) != check:
         raise FrameError("bad_checksum", f"checksum 0x{check:02x}, content XORs to 0x{checksum(content):02x}")
     message_id, attributes = struct.unpack_from(">HH", content)
+    if attributes & _VERSION_2019 and len(content) < 17:
+        raise FrameError("too_short", f"{len(content)} bytes; a 2019 header alone is 17")
     if attributes & _VERSION_2019:
         version: int | None = content[4]
         phone, at = from_bcd(content[5:15]), 15

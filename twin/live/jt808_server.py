@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import struct
 from dataclasses import dataclass
 
 from twin.live import jt808
@@ -87,6 +88,10 @@ class Jt808Server:
             return await self._handle(session, message)
         except FrameError as exc:
             self.stats.add(f"jt808_rejected_{exc.reason}")
+            log.warning("JT/T 808 frame rejected: %s (%s)", exc, frame[:64].hex())
+            return None
+        except (struct.error, ValueError, UnicodeError) as exc:  # a body we misread: skip it, keep serving
+            self.stats.add("jt808_rejected_bad_body")
             log.warning("JT/T 808 frame rejected: %s (%s)", exc, frame[:64].hex())
             return None
 

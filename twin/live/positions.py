@@ -104,6 +104,16 @@ def _incident_params(found: list[tuple[VehicleRow, Fix | None, Incident]]) -> di
     }
 
 
+def _settle(batch: list[tuple[VehicleRow, Fix, asyncio.Future[None]]], exc: Exception | None) -> None:
+    for _v, _f, future in batch:
+        if future.done():
+            continue
+        if exc is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exc)
+
+
 def owner_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An async engine acting as the schema owner (the server's own engine is `twin_app`, under RLS)."""
     return create_async_engine(settings.async_url(), pool_size=2, pool_pre_ping=True)
@@ -173,17 +183,22 @@ class PositionWriter:
             batch = [await self._queue.get()]
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                await self.store([(v, f) for v, f, _ in batch])
-            except Exception as exc:  # the requests get the error, the writer keeps serving
-                log.exception("storing %d positions failed", len(batch))
-                for _v, _f, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for _v, _f, future in batch:
-                if not future.done():
-                    future.set_result(None)
+            await self._store_or_split(batch)
+
+    async def _store_or_split(self, batch: list[tuple[VehicleRow, Fix, asyncio.Future[None]]]) -> None:
+        """One transaction for the batch; if it fails, each fix alone, so one bad fix fails only itself."""
+        try:
+            await self.store([(v, f) for v, f, _ in batch])
+        except Exception as exc:  # the requests get the error, the writer keeps serving
+            if len(batch) > 1:
+                for item in batch:
+                    await self._store_or_split([item])
+                return
+            log.exception("storing a position failed")
+            self.stats.add("failed")
+            _settle(batch, exc)
+            return
+        _settle(batch, None)
 
     async def store(self, fixes: list[tuple[VehicleRow, Fix]]) -> int:
         """Insert in one transaction; returns how many were new."""
