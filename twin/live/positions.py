@@ -4,6 +4,10 @@ Devices are nobody's session: the writer acts as the schema owner (like the MQTT
 call `twin_live_publish`. Callers await `submit()`: it resolves once the fix's batch is committed, so an
 OsmAnd client that is answered 200 can forget the fix, and one that is not will send it again (the primary
 key (vehicle_id, time) makes the repeat a no-op).
+
+Geofence state (inside the campus, off the route, speeding, last fix) is kept per process: a JT/T 808
+terminal stays on one worker for its connection, but OsmAnd fixes of one bus spread over several uvicorn
+workers could report a crossing twice or not at all. One worker (or `twin live jt808` alone) is exact.
 """
 
 from __future__ import annotations
