@@ -8,6 +8,7 @@ was sent. Goal (issue #8): ≥ 5,000 positions/s.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from twin.samples.loading import load_sample
 from twin.services import free_port
 
 SECONDS = 15
+RUNS = itertools.count()  # each run's fixes in a time range of its own: nothing is a duplicate
 WRK_LUA = """
 local counter = 0
 local devices = {DEVICES}
@@ -79,7 +81,7 @@ def wait_up(host: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://{host}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://{host}/healthz", timeout=10).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -90,7 +92,7 @@ def wait_up(host: str) -> None:
 def osmand_run(settings: Settings, host: str, devices: list[str], connections: int) -> tuple[float, str]:
     threads = 2
     script = Path("var/bench/osmand.lua")
-    base = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000) + connections * 10_000_000
+    base = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000) + next(RUNS) * 100_000_000  # ~28 h
     lua = (
         WRK_LUA.replace("{DEVICES}", "{" + ", ".join(f'"{d}"' for d in devices) + "}")
         .replace("{BASE}", str(base))
@@ -121,7 +123,9 @@ def osmand_run(settings: Settings, host: str, devices: list[str], connections: i
     return (stored(settings) - before) / elapsed, out
 
 
-async def terminal(port: int, phone: str, secret: str, start: datetime, per_batch: int, until: float) -> int:
+async def terminal(
+    port: int, phone: str, secret: str, start: datetime, step: timedelta, per_batch: int, until: float
+) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     deframer = jt808.Deframer()
 
@@ -136,7 +140,7 @@ async def terminal(port: int, phone: str, secret: str, start: datetime, per_batc
     while time.perf_counter() < until:
         batch = []
         for _ in range(per_batch):
-            t += timedelta(seconds=1)
+            t += step
             batch.append(Location(0, 3, 34.61, 112.41, 100, 30.0, 90, t))
         reply = await call(jt808.BATCH_LOCATION, jt808.batch_body(batch), serial)
         if jt808.parse_general_reply(reply.body)[2] == jt808.OK:
@@ -152,14 +156,19 @@ def jt808_run(settings: Settings, port: int, devices: list[str], clients: int, p
 
     async def all_terminals() -> None:
         until = time.perf_counter() + SECONDS
-        # several connections per terminal id, each with its own years so (vehicle, time) never collide
+        # several connections per terminal id, their seconds interleaved so (vehicle, time) never collide
+        base, step = (
+            datetime(2026, 11, 1, tzinfo=UTC) + next(RUNS) * timedelta(days=3),
+            timedelta(seconds=clients),
+        )
         await asyncio.gather(
             *(
                 terminal(
                     port,
                     devices[i % len(devices)],
                     secret,
-                    datetime(2000 + i, 1, 1, tzinfo=UTC),
+                    base + timedelta(seconds=i),
+                    step,
                     per_batch,
                     until,
                 )
@@ -210,6 +219,8 @@ def report(lines: list[str]) -> str:
             "`python -m bench buses` on this 2-core machine (server, PostGIS and load generator share it),"
             f" {SECONDS} s per row; rate = rows committed to `positions` per second"
             " (each one also a live `position` event). Goal ≥ 5,000 positions/s.",
+            "",
+            f"Load average at the end (others' tests and benches share the cores): {os.getloadavg()[0]:.1f}.",
             "",
             "| workers | protocol | load | positions/s | wrk latency (avg, stdev, max) |",
             "|---:|---|---|---:|---|",
