@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats")
+BENCHES = ("scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses")
 
 
 def main(names: list[str]) -> None:

@@ -412,6 +412,35 @@ def live_ingest() -> None:
     run_forever(s)
 
 
+@live_app.command("jt808")
+def live_jt808() -> None:
+    """Run the JT/T 808 listener alone (JT808_PORT, default 5015), e.g. when the server runs without it."""
+    import asyncio
+    import logging
+
+    from twin.access.tokens import signing_secret
+    from twin.db.provision import services_up as up
+    from twin.live.buses import start_buses
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings()
+    try:
+        up(s)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from exc
+    s = s.model_copy(update={"bus": s.bus.model_copy(update={"jt808": True})})
+
+    async def run() -> None:
+        buses = await start_buses(s, signing_secret(s.auth, s.paths))
+        assert buses.jt808 is not None
+        try:
+            await buses.jt808.serve_forever()
+        finally:
+            await buses.close()
+
+    asyncio.run(run())
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),

@@ -188,6 +188,27 @@ class StatsSettings(BaseSettings):
     max_cells: int = 200_000  # hexagons in one answer (a province at resolution 8 is ~100k)
 
 
+class BusSettings(BaseSettings):
+    """School-bus GPS: the OsmAnd HTTP endpoint, the JT/T 808 listener, trips, ETA and geofences."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_BUS_")
+
+    jt808: bool = True  # run the JT/T 808 listener inside the server process (one worker should)
+    jt808_host: str = "0.0.0.0"  # noqa: S104 - terminals connect from the mobile network
+    jt808_port: int = Field(default=5015, validation_alias=AliasChoices("JT808_PORT", "TWIN_BUS_JT808_PORT"))
+    batch_max: int = 2000  # positions per transaction
+    stop_after_s: float = 30.0  # speed ≈ 0 for this long is a stop
+    stop_speed_kmh: float = 3.0  # "≈ 0"
+    eta_window_s: float = 300.0  # recent speed = mean moving speed over this window
+    eta_min_speed_kmh: float = 15.0  # floor for the ETA speed (a bus standing at a light is not parked)
+    # 校车安全管理条例 (State Council decree 617, 2012) art. 35: with pupils aboard at most 80 km/h on
+    # motorways and 60 km/h on other roads; a school run is on other roads.
+    overspeed_kmh: float = 60.0
+    deviation_m: float = 200.0  # farther than this from the route line is a deviation
+    offline_after_min: float = 10.0  # no fix for this long is "offline"
+    sweep_every_s: float = 30.0  # how often silent buses are looked for
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -203,6 +224,7 @@ class Settings(BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings)
     scenes: SceneSettings = Field(default_factory=SceneSettings)
     stats: StatsSettings = Field(default_factory=StatsSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

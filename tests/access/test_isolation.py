@@ -30,6 +30,10 @@ PUBLIC = {
     ("GET", "/tileMatrixSets"),
     ("GET", "/tileMatrixSets/{tms}"),
     ("GET", "/styles/campus/style.json"),
+    # A bus terminal's OsmAnd fix: the registered device id is its credential (as in Traccar); a fix for
+    # another school's bus is not a read, and an unknown id is refused.
+    ("GET", "/osmand"),
+    ("POST", "/osmand"),
 }
 # Path parameters that choose a map window or a catalogue entry, not somebody's object: a tile over the
 # sibling's campus is answered (empty for the caller), and the leak check is what guards it.

@@ -18,6 +18,7 @@ from twin.access.tokens import signing_secret
 from twin.api import errors
 from twin.api.deps import CallerCache
 from twin.api.routers.auth import auth_router
+from twin.api.routers.buses import buses_router
 from twin.api.routers.edits import edits_router
 from twin.api.routers.features import features_router
 from twin.api.routers.hazards import hazards_router
@@ -36,6 +37,7 @@ from twin.db.engine import async_engine
 from twin.db.provision import libpq_dsn
 from twin.layers.tile_events import TileListener, apply
 from twin.layers.tiles import tile_settings
+from twin.live.buses import start_buses
 from twin.live.fanout import Hub
 from twin.live.ingest import start_ingest
 from twin.riskmap.escalation import Scheduler, utc_now
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ingest = await start_ingest(settings)
             if app.state.ingest is not None:
                 stack.push_async_callback(asyncio.to_thread, app.state.ingest.stop)
+            app.state.buses = await start_buses(settings, app.state.jwt_secret)
+            stack.push_async_callback(app.state.buses.close)
+            app.state.vehicles, app.state.positions = app.state.buses.vehicles, app.state.buses.positions
             yield
 
     app = FastAPI(
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router())
     app.include_router(users_router())
     app.include_router(live_router())
+    app.include_router(buses_router())
     app.include_router(edits_router())
     app.include_router(tiles_router())
     app.include_router(riskmap_router())

@@ -27,7 +27,7 @@ EDUCATION_TYPES = (
     "mental_health",
     "other",
 )
-BUS_INCIDENT_KINDS = ("overspeed", "deviation", "late")
+BUS_INCIDENT_KINDS = ("overspeed", "deviation", "late", "offline", "enter", "exit")
 
 
 def _held(table: str, types: tuple[str, ...]) -> tuple[Any, ...]:
@@ -68,7 +68,7 @@ class EducationSession(Versioned, Base):
 
 
 class BusIncident(Base):
-    """A bus that sped, left its route or ran late; written by the bus tracking, never edited."""
+    """A bus that sped, left its route, ran late, went silent, entered or left the campus; never edited."""
 
     __tablename__ = "bus_incidents"
     __table_args__ = school_owned(
@@ -82,5 +82,5 @@ class BusIncident(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
-    value: Mapped[float | None]  # km/h over the limit, metres off the route, minutes late
+    value: Mapped[float | None]  # km/h over the limit, metres off the route, minutes late or silent
     geom: Mapped[Any] = geometry("POINT", nullable=True)

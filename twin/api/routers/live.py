@@ -21,6 +21,7 @@ from twin.errors import NotFound, Unauthorized
 from twin.live import queries
 from twin.live.fanout import Dropped, Hub, Stream, encode
 from twin.live.ingest import STATS
+from twin.live.positions import STATS as BUS_STATS
 from twin.live.queries import visible_buses
 
 ALERT_WRITERS = (Role.admin, Role.leader, Role.safety_officer)
@@ -60,6 +61,7 @@ class Alert(BaseModel):
 
 class LiveStats(BaseModel):
     ingest: dict[str, int]
+    buses: dict[str, int]  # bus positions of this process: stored, duplicate, rejected by reason, incidents
     ingest_worker: str | None
     streams: dict[str, int]
 
@@ -120,7 +122,9 @@ def live_router() -> APIRouter:
         worker = getattr(request.app.state, "ingest", None)
         hub: Hub = request.app.state.hub
         return LiveStats(
-            ingest=STATS.snapshot(), ingest_worker=worker.client_id if worker else None, streams=hub.stats()
+            ingest=STATS.snapshot(),
+            buses=BUS_STATS.snapshot(),
+            ingest_worker=worker.client_id if worker else None, streams=hub.stats()
         )
 
     @router.get(

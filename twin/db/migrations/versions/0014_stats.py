@@ -15,7 +15,9 @@ from geoalchemy2 import Geometry
 
 from twin.db.rls import scope_table_sql, unscope_table_sql
 from twin.db.types import LTree
-from twin.models.activities import BUS_INCIDENT_KINDS, DRILL_TYPES, EDUCATION_TYPES
+from twin.models.activities import DRILL_TYPES, EDUCATION_TYPES
+
+BUS_INCIDENT_KINDS = ("overspeed", "deviation", "late")  # frozen here: 0016 adds the geofences' kinds
 
 revision = "0014"
 down_revision = "0013"
