@@ -30,7 +30,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 
 
 def _parent(conn: Connection) -> None:
-    code = conn.execute(text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")).scalar_one()
+    code = conn.execute(
+        text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")
+    ).scalar_one()
     add_user(conn, NewUser("parent", Role.parent, SCHOOL, PASSWORD, code))
 
 
@@ -93,7 +95,11 @@ class Visit:
         """
         assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
         expected = tuple(f"status of {status} " for status in expected_statuses)
-        errors = [e for e in self.errors if not (e.startswith("Failed to load resource") and any(s in e for s in expected))]
+        errors = [
+            e
+            for e in self.errors
+            if not (e.startswith("Failed to load resource") and any(s in e for s in expected))
+        ]
         assert errors == [], f"console errors: {errors}"
 
 

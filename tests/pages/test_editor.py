@@ -13,7 +13,9 @@ CORNERS = [(112.4505, 34.6205), (112.4512, 34.6205), (112.4512, 34.6210)]
 
 
 def _click_lonlat(visit: Visit, lon: float, lat: float) -> None:
-    x, y = visit.page.evaluate(f"(() => {{ const p = window.twinMap.project([{lon}, {lat}]); return [p.x, p.y]; }})()")
+    x, y = visit.page.evaluate(
+        f"(() => {{ const p = window.twinMap.project([{lon}, {lat}]); return [p.x, p.y]; }})()"
+    )
     box = visit.page.locator("#map").bounding_box()
     assert box is not None
     visit.page.mouse.click(box["x"] + x, box["y"] + y)

@@ -38,17 +38,17 @@ async function main() {
 }
 
 function addLayers() {
-  map.addSource("zones", { type: "geojson", data: EMPTY, promoteId: "id" });
+  map.addSource("zones", { type: "geojson", data: EMPTY });
   map.addSource("points", { type: "geojson", data: EMPTY });
   map.addSource("draft", { type: "geojson", data: EMPTY });
-  map.addLayer({ id: "zones-fill", type: "fill", source: "zones",
+  map.addLayer({ id: "ui-zones-fill", type: "fill", source: "zones",
     paint: { "fill-color": ["coalesce", ["get", "colour"], "#888"], "fill-opacity": 0.45 } });
-  map.addLayer({ id: "zones-line", type: "line", source: "zones", paint: { "line-color": "#222", "line-width": 1 } });
-  map.addLayer({ id: "points", type: "circle", source: "points",
+  map.addLayer({ id: "ui-zones-line", type: "line", source: "zones", paint: { "line-color": "#222", "line-width": 1 } });
+  map.addLayer({ id: "ui-points", type: "circle", source: "points",
     paint: { "circle-radius": 7, "circle-color": "#fff", "circle-stroke-color": "#222", "circle-stroke-width": 2 } });
-  map.addLayer({ id: "draft-line", type: "line", source: "draft", filter: ["!=", ["geometry-type"], "Point"],
+  map.addLayer({ id: "ui-draft-line", type: "line", source: "draft", filter: ["!=", ["geometry-type"], "Point"],
     paint: { "line-color": "#0057ff", "line-width": 2, "line-dasharray": [2, 1] } });
-  map.addLayer({ id: "draft-vertices", type: "circle", source: "draft", filter: ["==", ["geometry-type"], "Point"],
+  map.addLayer({ id: "ui-draft-vertices", type: "circle", source: "draft", filter: ["==", ["geometry-type"], "Point"],
     paint: { "circle-radius": 6, "circle-color": "#0057ff", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
 }
 
@@ -67,7 +67,7 @@ function wireTools() {
   $("finish").onclick = finishShape;
   $("cancel").onclick = () => { state.mode = null; state.draft = []; drawDraft(); form.hidden = true; };
   map.on("click", onMapClick);
-  map.on("mousedown", "draft-vertices", startDrag);
+  map.on("mousedown", "ui-draft-vertices", startDrag);
   form.addEventListener("submit", (e) => { e.preventDefault(); save(); });
   $("assess").onclick = assess;
   $("delete").onclick = remove;
@@ -87,8 +87,8 @@ function onMapClick(event) {
   if (state.mode === "zone") { state.draft.push(at); drawDraft(); return; }
   if (state.mode === "point") { state.draft = [at]; state.mode = null; drawDraft(); openForm({}); return; }
   if (state.mode === "dragging") return;
-  const hit = map.queryRenderedFeatures(event.point, { layers: ["points", "zones-fill"] })[0];
-  if (hit) select(hit.layer.id === "points" ? "risk_points" : "risk_zones", hit.id ?? hit.properties.id);
+  const hit = map.queryRenderedFeatures(event.point, { layers: ["ui-points", "ui-zones-fill"] })[0];
+  if (hit) select(hit.layer.id === "ui-points" ? "risk_points" : "risk_zones", hit.id ?? hit.properties.id);
 }
 
 function finishShape() {

@@ -7,7 +7,6 @@ API resources (and the isolation probe of every API route has nothing to leak he
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
