@@ -20,14 +20,15 @@ async function main() {
   const [x0, y0, x1, y1] = campus ? campus.bbox : [112.44, 34.61, 112.46, 34.63];
   deckgl = new Deck({
     parent: $("map"),
-    initialViewState: { longitude: (x0 + x1) / 2, latitude: (y0 + y1) / 2, zoom: 16.2, pitch: 50, bearing: -20 },
+    initialViewState: { longitude: (x0 + x1) / 2, latitude: (y0 + y1) / 2, zoom: 17, pitch: 50, bearing: -20 },
     controller: true,
     getTooltip: ({ object }) => object && (object.properties ? object.properties.name || object.properties.code : object.label),
     onClick: ({ object }) => details(object),
     onError: (error) => console.error(error),
   });
   $("show-pipes").onchange = render;
-  await Promise.all([loadMap(campus), loadPanel()]);
+  await loadMap(campus);
+  await loadPanel(); // after the map data: the level colours come from the four-colour legend
   liveSocket(onLive);
   setInterval(() => { $("clock").textContent = new Date().toLocaleString(); }, 1000);
   setInterval(render, 120); // the pulse of the alerts
