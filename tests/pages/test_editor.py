@@ -74,6 +74,10 @@ def test_officer_draws_assesses_and_saves_a_zone(visit: Callable[..., Visit], pa
     v.page.click("#history")
     v.page.wait_for_selector("#versions tr >> nth=2")
     v.shot("editor-history")
+    v.page.locator("#versions tr", has_text="v1").locator("button").click()  # restore the first version
+    v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Saved')")
+    restored = httpx.get(f"{pages_server}/collections/risk_zones/items/{fid}", headers=auth).json()
+    assert restored["properties"]["name"] == "boiler room"
     v.clean(412)
 
 

@@ -254,6 +254,7 @@ async function history() {
 }
 
 async function restore(base, version) {
+  $("hint").textContent = "Restoring…";
   const response = await api(`${base}/versions/${version}/restore`, { method: "POST", headers: { "If-Match": state.etag } });
   if (!response.ok) { $("feature-error").textContent = await problem(response); return; }
   await saved(response);
