@@ -69,8 +69,10 @@ def pages_server(pages_db: Settings) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope, not session: the sync Playwright API runs an event loop in this thread while open,
+    # and later tests that call asyncio.run (the CLI tests) must not find it running.
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
