@@ -12,6 +12,15 @@ from tests.pages.conftest import Visit
 CORNERS = [(112.4505, 34.6205), (112.4512, 34.6205), (112.4512, 34.6210)]
 
 
+def _pixel(visit: Visit, lon: float, lat: float) -> tuple[float, float]:
+    x, y = visit.page.evaluate(
+        f"(() => {{ const p = window.twinMap.project([{lon}, {lat}]); return [p.x, p.y]; }})()"
+    )
+    box = visit.page.locator("#map").bounding_box()
+    assert box is not None
+    return box["x"] + x, box["y"] + y
+
+
 def _click_lonlat(visit: Visit, lon: float, lat: float) -> None:
     x, y = visit.page.evaluate(
         f"(() => {{ const p = window.twinMap.project([{lon}, {lat}]); return [p.x, p.y]; }})()"
@@ -78,6 +87,19 @@ def test_officer_draws_assesses_and_saves_a_zone(visit: Callable[..., Visit], pa
     v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Saved')")
     restored = httpx.get(f"{pages_server}/collections/risk_zones/items/{fid}", headers=auth).json()
     assert restored["properties"]["name"] == "boiler room"
+
+    # Reshape: drag the first corner north-west, save, and the stored ring follows.
+    start = _pixel(v, *CORNERS[0])
+    end = _pixel(v, CORNERS[0][0] - 0.0003, CORNERS[0][1] + 0.0002)
+    v.page.mouse.move(*start)
+    v.page.mouse.down()
+    v.page.mouse.move(*end, steps=8)
+    v.page.mouse.up()
+    v.page.click("#save")
+    v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Saved')")
+    moved = httpx.get(f"{pages_server}/collections/risk_zones/items/{fid}", headers=auth).json()
+    corner = moved["geometry"]["coordinates"][0][0]
+    assert corner[0] < CORNERS[0][0] - 0.0002 and corner[1] > CORNERS[0][1] + 0.0001
     v.clean(412)
 
 
