@@ -20,12 +20,12 @@ CHECK = "ck_bus_incidents_kind_known"
 
 
 def upgrade() -> None:
-    op.drop_constraint(CHECK, "bus_incidents", type_="check")
-    op.create_check_constraint(CHECK, "bus_incidents", f"kind IN {KINDS}")
+    op.drop_constraint(op.f(CHECK), "bus_incidents", type_="check")
+    op.create_check_constraint(op.f(CHECK), "bus_incidents", f"kind IN {KINDS}")
 
 
 def downgrade() -> None:
     # The older constraint cannot hold the geofence kinds: those incidents go with this revision.
     op.execute(f"DELETE FROM bus_incidents WHERE kind NOT IN {STATS_KINDS}")
-    op.drop_constraint(CHECK, "bus_incidents", type_="check")
-    op.create_check_constraint(CHECK, "bus_incidents", f"kind IN {STATS_KINDS}")
+    op.drop_constraint(op.f(CHECK), "bus_incidents", type_="check")
+    op.create_check_constraint(op.f(CHECK), "bus_incidents", f"kind IN {STATS_KINDS}")
