@@ -34,4 +34,4 @@ def test_a_parent_sees_only_their_childs_bus(visit: Callable[..., Visit], pages_
     assert shown == mine
     assert "ETA" in v.page.inner_text("#buses")
     v.shot("parent")
-    v.clean(404)  # no ETA endpoint yet: "ETA not available"
+    v.clean(404)  # a bus with no fix yet has no ETA: "ETA not available"
