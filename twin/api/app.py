@@ -30,6 +30,7 @@ from twin.api.routers.riskmap import riskmap_router
 from twin.api.routers.scenes import scenes_router
 from twin.api.routers.stats import stats_router
 from twin.api.routers.tiles import tiles_router
+from twin.api.routers.ui import UI, ui_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipes_router())
     app.include_router(scenes_router())
     app.include_router(stats_router())
+    app.include_router(ui_router())
     app.add_middleware(CachedTiles)
     _mount_docs(app)
     return app
@@ -138,6 +140,7 @@ def _mount_docs(app: FastAPI) -> None:
     """Front-end packages (Swagger UI, MapLibre…) from the npm install of the set-up command; never a CDN."""
     if Path(VENDOR).is_dir():
         app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
+    app.mount("/ui-static", StaticFiles(directory=UI), name="ui-static")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

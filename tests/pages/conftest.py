@@ -1,0 +1,137 @@
+"""Fixtures of the page tests: the sample campus with users of every role (and a parent) behind a live
+uvicorn, and a headless Chromium whose every request must stay on 127.0.0.1.
+
+`visit(user, page)` opens `/ui/<page>`, signs in through the page's own form and returns a `Visit` that
+records console errors and any request to another host (aborted, and a failure of the test).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+from sqlalchemy import Connection, text
+
+from tests.conftest import sample_database
+from tests.layers.conftest import PASSWORD, SCHOOL, _add_sibling_and_users
+from tests.layers.test_tiles_maplibre import CHROMIUM, CHROMIUM_ARGS
+from twin.access.roles import Role
+from twin.access.users import NewUser, add_user
+from twin.config import LiveSettings, Settings
+from twin.services import free_port
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+def _parent(conn: Connection) -> None:
+    code = conn.execute(
+        text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")
+    ).scalar_one()
+    add_user(conn, NewUser("parent", Role.parent, SCHOOL, PASSWORD, code))
+
+
+@pytest.fixture(scope="session")
+def pages_db(services: Settings, sample_files: object) -> Iterator[Settings]:
+    """The sample campus, the layers tests' users and a parent; tests that write make their own rows."""
+
+    def extras(conn: Connection) -> None:
+        _add_sibling_and_users(conn)
+        _parent(conn)
+        conn.execute(text("ANALYZE"))
+
+    with sample_database(services, sample_files, extras) as settings:
+        yield settings.model_copy(update={"live": LiveSettings(ingest=False, escalate_every_s=3600)})
+
+
+@pytest.fixture(scope="session")
+def pages_server(pages_db: Settings) -> Iterator[str]:
+    import uvicorn
+
+    from twin.api import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(pages_db), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    # Package scope, not session: the sync Playwright API runs an event loop in this thread while open,
+    # and later tests that call asyncio.run (the CLI tests) must not find it running.
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+    def clean(self, *expected_statuses: int) -> None:
+        """No console error and nothing fetched from another host.
+
+        Chromium logs every 4xx answer as a console error; a test names the statuses it provoked on
+        purpose (a 412 conflict, the 404 of a part not deployed yet).
+        """
+        assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
+        expected = tuple(f"status of {status} " for status in expected_statuses)
+        errors = [
+            e
+            for e in self.errors
+            if not (e.startswith("Failed to load resource") and any(s in e for s in expected))
+        ]
+        assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def visit(browser: Browser, pages_server: str) -> Iterator[Callable[..., Visit]]:
+    contexts: list[Any] = []
+
+    def open_page(user: str, page_name: str, width: int = 1280, height: int = 800) -> Visit:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        seen = Visit(page)
+        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: seen.errors.append(str(e)))
+
+        def guard(route: Route) -> None:
+            if route.request.url.startswith(pages_server) or route.request.url.startswith("ws://127.0.0.1"):
+                route.continue_()
+            else:
+                seen.outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        page.goto(f"{pages_server}/ui/{page_name}")
+        page.fill("#login input[name=username]", user)
+        page.fill("#login input[name=password]", PASSWORD)
+        page.click("#login button[type=submit]")
+        page.wait_for_selector("#login", state="hidden")
+        return seen
+
+    yield open_page
+    for context in contexts:
+        context.close()
