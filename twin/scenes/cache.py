@@ -2,8 +2,9 @@
 
 Migration 0012 makes PostgreSQL notify `twin_tiles` with the table and lon/lat boxes a statement
 changed, at commit, to every process; `on_notification` drops each entry drawn from that table whose
-area meets one of the boxes. Keys name a campus or a quadtree tile, never a user: whoever may see a
-campus sees all of its rows, and access is checked on every request before the cache is asked.
+area meets one of the boxes. Keys name the database and a campus, plan or quadtree tile, never a user:
+whoever may see a campus sees all of its rows, and access is checked on every request before the cache
+is asked.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from twin.access import Caller
 from twin.config import SceneSettings
 from twin.crs import transformer
 from twin.errors import NotFound
+from twin.layers.tiles import database_key
 from twin.pipes.dem import Dem
 from twin.pipes.digging import NoDem, open_dem
 from twin.pipes.queries import DemRef
@@ -76,7 +77,7 @@ async def layer_content(
     """The layer's GLB for the campus, from the cache or freshly meshed."""
     if layer not in LAYERS:
         raise NotFound(f"no scene layer {layer!r}; the layers are {', '.join(LAYERS)}")
-    key = ("campus", c.id, layer)
+    key = (database_key(conn.engine.url), "campus", c.id, layer)
     cache = scene_cache()
     cached = cache.get(key)
     if cached is not None:
@@ -265,7 +266,7 @@ async def excavation_part(
             f"no part {part!r} of an excavation scene; the parts are {', '.join(EXCAVATION_PARTS)}"
         )
     stored = stored or await queries.excavation_plan(conn, caller, plan_id)  # checks access every time
-    key = ("plan", plan_id, part)
+    key = (database_key(conn.engine.url), "plan", plan_id, part)
     cache = scene_cache()
     cached = cache.get(key)
     if cached is not None:
@@ -374,7 +375,7 @@ async def province_node(
 async def province_content(conn: AsyncConnection, caller: Caller, z: int, x: int, y: int) -> Content:
     """The buildings of a quadtree tile (by centroid) as a GLB in the tile's own frame, cached per scope."""
     tile = _quad(z, x, y)
-    key = ("province", caller.org_path, caller.whole, z, x, y)
+    key = (database_key(conn.engine.url), "province", caller.org_path, caller.whole, z, x, y)
     cache = scene_cache()
     cached = cache.get(key)
     if cached is not None:
