@@ -20,6 +20,7 @@ import psycopg
 from rich.console import Console
 
 from bench.common import Timing, bench_database, connect, write_section
+from bench.scope import PROVINCE_TREE
 from twin.access.scope import Caller, begin_request
 from twin.config import Settings
 from twin.db.engine import async_engine
@@ -34,24 +35,7 @@ console = Console()
 
 POPULATE = """
 SET session_replication_role = replica;
-INSERT INTO org_units (code, name, level, path) VALUES ('410000', 'province', 'province', '410000');
-INSERT INTO org_units (code, name, level, parent_id, path)
-  SELECT (4100 + c)::text || '00', 'city ' || c, 'city', 1, ('410000.' || (4100 + c) || '00')::ltree
-    FROM generate_series(1, %(cities)s) c;
-INSERT INTO org_units (code, name, level, parent_id, path)
-  SELECT (4100 + c)::text || lpad(k::text, 2, '0'), 'county', 'county', u.id,
-         (u.path::text || '.' || (4100 + c)::text || lpad(k::text, 2, '0'))::ltree
-    FROM generate_series(1, %(cities)s) c CROSS JOIN generate_series(1, %(counties)s) k
-    JOIN org_units u ON u.code = (4100 + c)::text || '00';
-INSERT INTO org_units (code, name, level, parent_id, path)
-  SELECT u.code || lpad(s::text, 4, '0'), 'school', 'school', u.id,
-         (u.path::text || '.' || u.code || lpad(s::text, 4, '0'))::ltree
-    FROM org_units u CROSS JOIN generate_series(1, %(schools)s) s WHERE u.level = 'county';
-INSERT INTO campuses (org_path, school_id, code, name, metric_srid, boundary)
-  SELECT path, id, 'C' || code, 'campus', 4546,
-         ST_Multi(ST_MakeEnvelope(111 + (id %% 500) * 0.01, 33 + (id / 500) * 0.01,
-                                  111.004 + (id %% 500) * 0.01, 33.004 + (id / 500) * 0.01, 4326))
-    FROM org_units WHERE level = 'school';
+{tree}
 INSERT INTO hazards (org_path, campus_id, number, name, category, grade, state, found_at, deadline, geom)
   SELECT c.org_path, c.id, 'YH-' || c.code || '-2026-' || lpad(n::text, 4, '0'), 'hazard ' || n,
          (ARRAY['fire','laboratory','canteen','traffic','buildings'])[1 + n %% 5],
@@ -83,11 +67,11 @@ def populate(conn: psycopg.Connection) -> None:
     params = {
         "cities": CITIES,
         "counties": COUNTIES_PER_CITY,
-        "schools": SCHOOLS_PER_COUNTY,
+        "per_county": SCHOOLS_PER_COUNTY,
         "hazards": HAZARDS_PER_SCHOOL,
     }
     with console.status(f"generating {N_SCHOOLS * HAZARDS_PER_SCHOOL:,} hazards in {N_SCHOOLS:,} schools…"):
-        for statement in filter(str.strip, POPULATE.split(";\n")):
+        for statement in filter(str.strip, POPULATE.replace("{tree}", PROVINCE_TREE).split(";\n")):
             conn.execute(statement, params)
 
 

@@ -21,9 +21,9 @@ POINTS_PER_SCHOOL = 50
 CITIES, COUNTIES_PER_CITY = 17, 10
 console = Console()
 
-POPULATE = """
--- bulk load: no audit rows for generated data
-SET session_replication_role = replica;
+# A province, its cities and counties, `per_county` schools in each, and a campus per school; shared by
+# the benches that need a province (bench/hazards.py).
+PROVINCE_TREE = """
 INSERT INTO org_units (code, name, level, path) VALUES ('410000', 'province', 'province', '410000');
 INSERT INTO org_units (code, name, level, parent_id, path)
   SELECT lpad((4100 + c)::text || '00', 6, '0'), 'city ' || c, 'city', 1,
@@ -43,6 +43,12 @@ INSERT INTO campuses (org_path, school_id, code, name, metric_srid, boundary)
          ST_Multi(ST_MakeEnvelope(111 + (id %% 500) * 0.01, 33 + (id / 500) * 0.01,
                                   111.004 + (id %% 500) * 0.01, 33.004 + (id / 500) * 0.01, 4326))
     FROM org_units WHERE level = 'school';
+"""
+
+POPULATE = """
+-- bulk load: no audit rows for generated data
+SET session_replication_role = replica;
+{tree}
 INSERT INTO risk_points (org_path, campus_id, code, name, category, level, geom)
   SELECT c.org_path, c.id, 'R' || n, 'risk', (ARRAY['fire','laboratory','canteen','traffic'])[1 + n %% 4],
          1 + (n + c.id) %% 4, ST_SetSRID(ST_MakePoint(ST_X(ST_Centroid(c.boundary)) + n * 1e-5,
@@ -69,7 +75,7 @@ def populate(conn: psycopg.Connection) -> None:
             "per_county": per_county,
             "points": POINTS_PER_SCHOOL,
         }
-        for statement in filter(str.strip, POPULATE.split(";\n")):
+        for statement in filter(str.strip, POPULATE.replace("{tree}", PROVINCE_TREE).split(";\n")):
             conn.execute(statement, params)
         # Trim to exactly SCHOOLS schools' worth of points, so the row count is the advertised one.
         conn.execute("DELETE FROM risk_points WHERE campus_id > %s", (SCHOOLS,))

@@ -8,17 +8,13 @@ feature's properties from the GLB's property table.
 from __future__ import annotations
 
 import json
-import mimetypes
-from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Route, sync_playwright
 from sqlalchemy import Connection, text
 
 from tests.layers.conftest import PASSWORD
-from tests.layers.test_tiles_maplibre import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.scenes.conftest import TOOLS
+from tests.scenes.browser import run_page
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">
@@ -95,40 +91,12 @@ def targets(db: Connection) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _tools(route: Route) -> None:
-    path = TOOLS / "node_modules" / route.request.url.split("/__tools__/", 1)[1].split("?")[0]
-    if not path.is_file():
-        route.fulfill(status=404)
-        return
-    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    route.fulfill(body=Path(path).read_bytes(), content_type=kind)
-
-
 def test_cesium_picks_a_building_and_a_pipe_with_their_properties(server: str, db: Connection) -> None:
     token = httpx.post(f"{server}/auth/token", data={"username": "leader", "password": PASSWORD}).json()
     want = targets(db)
-    errors: list[str] = []
-    outside: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 768})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url),
-        )
-        page.route(f"{server}/__tools__/**", _tools)
-        html = PAGE.format(token=token["access_token"], targets=json.dumps(want))
-        page.route(
-            f"{server}/__scene__.html", lambda route: route.fulfill(body=html, content_type="text/html")
-        )
-        page.goto(f"{server}/__scene__.html")
-        page.wait_for_function("window.picked !== undefined", timeout=180_000)
-        picked = page.evaluate("window.picked")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "cesium-campus.png"))
-        browser.close()
+    html = PAGE.format(token=token["access_token"], targets=json.dumps(want))
+    run = run_page(server, "scene", html, "picked", timeout_ms=180_000)
+    picked, errors, outside = run.result, run.errors, run.outside
     assert "error" not in picked, picked
     assert errors == []
     assert outside == []  # CesiumJS and the scene come from this machine, nothing from Ion or a CDN

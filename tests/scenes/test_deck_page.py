@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import httpx
-from playwright.sync_api import sync_playwright
 from sqlalchemy import Connection
 
 from tests.layers.conftest import PASSWORD
-from tests.layers.test_tiles_maplibre import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.scenes.test_cesium import _tools, targets
+from tests.scenes.browser import run_page
+from tests.scenes.test_cesium import targets
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">
@@ -60,28 +59,9 @@ const target = {target};
 def test_deck_gl_renders_the_scene_spec_and_picks_a_building(server: str, db: Connection) -> None:
     token = httpx.post(f"{server}/auth/token", data={"username": "leader", "password": PASSWORD}).json()
     building = targets(db)["building"]
-    errors: list[str] = []
-    outside: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 768})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url),
-        )
-        page.route(f"{server}/__tools__/**", _tools)
-        html = PAGE.format(token=token["access_token"], target=json.dumps(building))
-        page.route(
-            f"{server}/__deck__.html", lambda route: route.fulfill(body=html, content_type="text/html")
-        )
-        page.goto(f"{server}/__deck__.html")
-        page.wait_for_function("window.rendered !== undefined", timeout=120_000)
-        rendered = page.evaluate("window.rendered")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "deck-campus.png"))
-        browser.close()
+    html = PAGE.format(token=token["access_token"], target=json.dumps(building))
+    run = run_page(server, "deck", html, "rendered", timeout_ms=120_000)
+    rendered, errors, outside = run.result, run.errors, run.outside
     assert "error" not in rendered, rendered
     assert errors == []
     assert outside == []
