@@ -27,9 +27,11 @@ from twin.models.org import Guardian, OrgUnit, Person
 from twin.models.pipes import ExcavationPlan, PipeNode, PipeSegment, ServiceConnection, Valve
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
 from twin.models.riskmap import RiskRollup, RiskScale
+from twin.models.stats import SUMMARY_TABLES
 from twin.models.versions import FeatureVersion
 
 __all__ = [
+    "SUMMARY_TABLES",
     "Alert",
     "AlertEvent",
     "AlertTimer",

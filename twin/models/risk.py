@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from twin.db.summaries import OPEN as OPEN_STATES
 from twin.models.base import Base, LTree, Versioned, geometry, school_owned
 
 RISK_CATEGORIES = (
@@ -113,7 +114,11 @@ class Inspection(Versioned, Base):
 
     __tablename__ = "inspections"
     # One task per risk point, frequency and due time: generating a period twice adds nothing.
-    __table_args__ = school_owned("inspections", UniqueConstraint("risk_point_id", "frequency", "due_at"))
+    __table_args__ = school_owned(
+        "inspections",
+        UniqueConstraint("risk_point_id", "frequency", "due_at"),
+        Index("ix_inspections_due_at", "due_at"),  # inspections not due yet (twin.db.summaries, 0018)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())
@@ -140,6 +145,8 @@ class Hazard(Versioned, Base):
         CheckConstraint(f"category IN {RISK_CATEGORIES}", name="category_known"),
         # The ledger pages newest first (twin.riskmap.queries_hazards.ledger_page).
         Index("ix_hazards_found_at_id", "found_at", "id"),
+        # Open hazards not yet past their deadline: what the statistics subtract from the open ones (0018).
+        Index("ix_hazards_open_deadline", "deadline", postgresql_where=text(OPEN_STATES)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

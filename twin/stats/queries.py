@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.stats.period import Period
+from twin.stats.summary_sql import summary_for, summary_sql
 from twin.stats.topics import Topic
 
 DEPTH = {"province": 1, "city": 2, "county": 3, "school": 4}
@@ -54,43 +55,60 @@ def _period_filter(topic: Topic) -> str:
     )
 
 
+UNITS = """
+    SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment, count(*) AS schools
+      FROM org_units o
+     WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
+     GROUP BY 1
+"""
+
+
 def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
-    """The statement and its parameters for one statistics request."""
+    """The statement and its parameters for one statistics request: from the summary when it answers."""
+    topic = req.topic
+    params: dict[str, Any] = {"depth": DEPTH[req.group_by], "unit_scope": req.unit_scope, "now": req.now}
+    if req.fact_scope is not None:
+        params["fact_scope"] = req.fact_scope
+    if req.per is not None and topic.time is not None:
+        params["per"] = req.per
+    period_filter = None
+    if req.period is not None and topic.time is not None:
+        period_filter = _period_filter(topic)
+        params.update(start=req.period.start, end=req.period.end)
+    if topic.time is not None and not topic.time_is_date:
+        params["tz"] = req.timezone
+    summary = summary_for(req)
+    if summary is not None:
+        return summary_sql(summary, req, params, period_filter, UNITS), params
+    return _raw_sql(req, period_filter), params
+
+
+def _raw_sql(req: StatsRequest, period_filter: str | None) -> str:
+    """The statement over the fact rows themselves (split by a category, or another calendar)."""
     topic = req.topic
     keys = ["subpath(t.org_path, 0, :depth) AS key"]
-    params: dict[str, Any] = {"depth": DEPTH[req.group_by], "unit_scope": req.unit_scope, "now": req.now}
     where = ["nlevel(t.org_path) >= :depth"]
     if req.fact_scope is not None:
         where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
-        params["fact_scope"] = req.fact_scope
     if req.split is not None:
         keys.append(f"{req.split} AS split")
     if req.per is not None and topic.time is not None:
         keys.append(f"{_time_bucket(topic)} AS period")
-        params["per"] = req.per
-    if req.period is not None and topic.time is not None:
-        where.append(_period_filter(topic))
-        params.update(start=req.period.start, end=req.period.end)
-    if topic.time is not None and not topic.time_is_date:
-        params["tz"] = req.timezone
+    if period_filter is not None:
+        where.append(period_filter)
     measures = [f"{sql} AS {name}" for name, sql in topic.measures.items()]
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
     select_extra = "".join(f", f.{name}" for name in extra)
     order_extra = "".join(f", f.{name}" for name in extra)
     geom = ", ST_AsBinary(g.boundary) AS geom" if req.geometry else ""
-    sql = f"""
+    return f"""
 WITH facts AS (
     SELECT {", ".join(keys)}, {", ".join(measures)}
       FROM {topic.table} t
      WHERE {" AND ".join(where)}
      GROUP BY {group}
-), units AS (
-    SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment, count(*) AS schools
-      FROM org_units o
-     WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
-     GROUP BY 1
-)
+), units AS ({UNITS})
 SELECT g.code, g.name, g.level, u.schools, u.enrolment{select_extra},
        {", ".join(f"coalesce(f.{name}, 0) AS {name}" for name in topic.measures)}{geom}
   FROM units u
@@ -98,7 +116,6 @@ SELECT g.code, g.name, g.level, u.schools, u.enrolment{select_extra},
   LEFT JOIN facts f ON f.key = u.key
  ORDER BY g.code{order_extra}
 """
-    return sql, params
 
 
 async def fetch_stats(conn: AsyncConnection, req: StatsRequest) -> list[dict[str, Any]]:

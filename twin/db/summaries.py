@@ -1,0 +1,227 @@
+"""Per-school summaries of each topic: what a province-level statistic reads instead of millions of rows.
+
+A summary table `stats_<topic>` holds, per fact org path (the school's) and calendar cell, the sums of a
+few per-row integers (`columns`). Cells come in grains: `day`, `month` and `year` (local dates in
+SUMMARY_TZ; `day` is the cell's first date) for topics with a time, `all` for snapshots (risks). Every
+fact row counts once in each grain, so a period is read as whole years, whole months and the days at
+its edges (twin.stats.summary_sql), and a province year is ~50k rows instead of 1M.
+
+Measures that compare with `now` (overdue, due, missed) cannot be summed ahead of time; they are stored
+as "all that could be" (`open_dated`) and the few rows that are not yet (`later`: deadline or due time
+still ahead, found through an index) are subtracted at query time from the raw table.
+
+The tables are kept in the writing transaction by statement-level triggers with transition tables
+(`statement_sql`), so a summary is never staler than the rows a caller can see; bulk loads with the
+triggers off call `twin_stats_rebuild()`. Every SQL fragment here is a constant of the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SUMMARY_TZ = "Asia/Shanghai"  # the local calendar of the stored days (twin.config.StatsSettings.timezone)
+GRAINS = ("day", "month", "year", "all")
+OPEN = "state NOT IN ('closed', 'rejected')"
+RISK_LEVEL = "coalesce(effective_level, level)"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """How one topic's rows are summed per school and cell, and how its measures are read back."""
+
+    topic: str
+    source: str  # the raw table
+    columns: dict[str, str]  # stored column -> integer per raw row (alias-free expression)
+    time: str | None = None  # raw time column (local day of a timestamptz, or a date)
+    time_is_date: bool = False
+    # measure -> (stored column, raw aggregate over `later` rows to subtract); default: sum of the column
+    corrected: dict[str, tuple[str, str]] = field(default_factory=dict)
+    later: str | None = None  # raw filter (may use :now) of the rows the corrections count
+
+    @property
+    def table(self) -> str:
+        return f"stats_{self.topic}"
+
+    def day_sql(self, alias: str = "t") -> str:
+        """The local date a raw row counts on (`-infinity` for no time, so every period skips it)."""
+        if self.time is None:
+            return "date '-infinity'"
+        col = f"{alias}.{self.time}"
+        local = col if self.time_is_date else f"({col} AT TIME ZONE '{SUMMARY_TZ}')::date"
+        return f"coalesce({local}, date '-infinity')"
+
+
+def _flag(condition: str) -> str:
+    return f"(coalesce({condition}, false))::int"
+
+
+SUMMARIES: dict[str, Summary] = {
+    s.topic: s
+    for s in (
+        Summary(
+            "risks",
+            "risk_points",
+            {
+                "points": "1",
+                **{f"level_{n}": _flag(f"{RISK_LEVEL} = {n}") for n in (1, 2, 3, 4)},
+                "dynamic": _flag("dynamic"),
+            },
+        ),
+        Summary(
+            "hazards",
+            "hazards",
+            {
+                "found": "1",
+                "open": _flag(OPEN),
+                "open_dated": _flag(f"{OPEN} AND deadline IS NOT NULL"),
+                "major": _flag("grade = 'major'"),
+                "general": _flag("grade = 'general'"),
+                "closed": _flag("state = 'closed'"),
+            },
+            time="found_at",
+            corrected={"overdue": ("open_dated", "count(*)")},
+            later=f"t.{OPEN} AND t.deadline >= :now",
+        ),
+        Summary(
+            "inspections",
+            "inspections",
+            {
+                "planned": _flag("due_at IS NOT NULL"),
+                "done": _flag("done_at IS NOT NULL"),
+                "not_done": _flag("done_at IS NULL AND due_at IS NOT NULL"),
+                "done_late": _flag("done_at > due_at"),
+            },
+            time="due_at",
+            corrected={
+                "due": ("planned", "count(*)"),
+                "missed": ("not_done", "count(*) FILTER (WHERE t.done_at IS NULL)"),
+            },
+            later="t.due_at >= :now",
+        ),
+        Summary(
+            "alerts",
+            "alerts",
+            {
+                "alerts": "1",
+                "critical": _flag("severity = 'critical'"),
+                "major": _flag("severity = 'major'"),
+                "active": _flag("cleared_at IS NULL"),
+            },
+            time="first_at",
+        ),
+        Summary(
+            "drills",
+            "drills",
+            {"drills": "1", "participants": "coalesce(participants, 0)"},
+            time="held_on",
+            time_is_date=True,
+        ),
+        Summary(
+            "education",
+            "education_sessions",
+            {"sessions": "1", "participants": "coalesce(participants, 0)"},
+            time="held_on",
+            time_is_date=True,
+        ),
+        Summary(
+            "bus_incidents",
+            "bus_incidents",
+            {
+                "incidents": "1",
+                **{k: _flag(f"kind = '{k}'") for k in ("overspeed", "deviation", "late")},
+            },
+            time="at",
+        ),
+    )
+}
+
+
+def _cells(s: Summary) -> str:
+    """The grains and first days a raw row's day `d0` counts in."""
+    if s.time is None:
+        return "(VALUES ('all', d.d0)) g(grain, day)"
+    return (
+        "(VALUES ('day', d.d0), ('month', date_trunc('month', d.d0)::date),"
+        " ('year', date_trunc('year', d.d0)::date)) g(grain, day)"
+    )
+
+
+def statement_sql(s: Summary, sources: dict[str, int]) -> str:
+    """Add the rows of `sources` (relation -> +1 or -1) to the summary: one upsert, keys in order.
+
+    Used with the transition tables in the triggers and with the raw table for a rebuild. Groups whose
+    sums are all zero (an update that changed nothing counted) are not written, so unrelated edits take
+    no summary row locks.
+    """
+    cols = list(s.columns)
+    parts = [
+        f"SELECT t.org_path, {s.day_sql()} AS d0, {sign} AS sign, "
+        + ", ".join(f"{expr} AS {c}" for c, expr in s.columns.items())
+        + f" FROM {rel} t"
+        for rel, sign in sources.items()
+    ]
+    sums = ", ".join(f"sum(d.sign * d.{c})" for c in cols)
+    zero = " AND ".join(["sum(d.sign) = 0", *(f"sum(d.sign * d.{c}) = 0" for c in cols)])
+    updates = ", ".join(f"{c} = s.{c} + EXCLUDED.{c}" for c in ["n_rows", *cols])
+    return f"""
+INSERT INTO {s.table} AS s (org_path, grain, day, n_rows, {", ".join(cols)})
+SELECT d.org_path, g.grain, g.day, sum(d.sign), {sums}
+  FROM ({" UNION ALL ".join(parts)}) d
+ CROSS JOIN LATERAL {_cells(s)}
+ GROUP BY 1, 2, 3
+HAVING NOT ({zero})
+ ORDER BY 1, 2, 3
+ON CONFLICT (org_path, grain, day) DO UPDATE SET {updates}"""
+
+
+def trigger_function_sql(s: Summary) -> str:
+    """The statement-level trigger function of one topic (SECURITY DEFINER: apps cannot write summaries)."""
+    return f"""
+CREATE FUNCTION twin_stats_{s.topic}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {statement_sql(s, {"new_rows": 1})};
+    ELSIF TG_OP = 'DELETE' THEN
+        {statement_sql(s, {"old_rows": -1})};
+    ELSE
+        {statement_sql(s, {"old_rows": -1, "new_rows": 1})};
+    END IF;
+    RETURN NULL;
+END $$"""
+
+
+def trigger_sql(s: Summary) -> list[str]:
+    """A trigger per event (one with transition tables may fire on one event only), and TRUNCATE."""
+    refs = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
+            "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}  # fmt: skip
+    return [
+        f"CREATE TRIGGER stats_summary_{op.lower()} AFTER {op} ON {s.source} REFERENCING {ref}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION twin_stats_{s.topic}()"
+        for op, ref in refs.items()
+    ] + [
+        f"CREATE TRIGGER stats_summary_truncate AFTER TRUNCATE ON {s.source}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION twin_stats_truncated('{s.table}')"
+    ]
+
+
+TRUNCATED_SQL = """
+CREATE FUNCTION twin_stats_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    EXECUTE format('DELETE FROM %I', TG_ARGV[0]);
+    RETURN NULL;
+END $$"""
+
+
+def rebuild_function_sql() -> str:
+    """`twin_stats_rebuild()`: every summary from its raw table, set-based (after a bulk load)."""
+    body = "\n".join(
+        f"    DELETE FROM {s.table};\n    {statement_sql(s, {s.source: 1})};" for s in SUMMARIES.values()
+    )
+    return f"""
+CREATE FUNCTION twin_stats_rebuild() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+{body}
+END $$"""

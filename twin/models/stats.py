@@ -1,0 +1,33 @@
+"""Per-school summaries of the statistics' topics (migration 0018, twin.db.summaries).
+
+One table per topic, `stats_<topic>`: a row per fact org path, grain and first day of the cell, with
+the count of rows and the sums of the topic's per-row integers. Kept by statement-level triggers on the
+raw table; read by twin.stats.summary_sql. Under row-level security like the facts they sum.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, Date, Index, PrimaryKeyConstraint, String, Table
+
+from twin.db.summaries import GRAINS, SUMMARIES
+from twin.models.base import Base, LTree
+
+
+def _summary_table(name: str, columns: list[str]) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("org_path", LTree(), nullable=False),
+        Column("grain", String(5), nullable=False),
+        Column("day", Date(), nullable=False),
+        Column("n_rows", BigInteger(), nullable=False),
+        *(Column(c, BigInteger(), nullable=False) for c in columns),
+        PrimaryKeyConstraint("org_path", "grain", "day"),
+        CheckConstraint(f"grain IN {GRAINS}", name="grain_known"),
+        Index(f"ix_{name}_org_path", "org_path", postgresql_using="gist"),
+    )
+
+
+SUMMARY_TABLES: dict[str, Table] = {
+    topic: _summary_table(s.table, list(s.columns)) for topic, s in SUMMARIES.items()
+}

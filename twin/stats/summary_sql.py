@@ -1,0 +1,139 @@
+"""The statistics read from the per-school summaries (twin.db.summaries) when the question allows.
+
+A request is answered from a summary when its topic has one, it is not split (the summaries keep no
+categories), and its local calendar is the summaries' (SUMMARY_TZ). Periods are whole local days
+(twin.stats.period), so a period is covered exactly by whole years, whole months and single days
+(`cells`); the time bucket (`per`) only limits how coarse the cells may be. Measures that compare with
+now subtract the rows that are not due yet, read from the raw table through an index.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from twin.db.summaries import SUMMARIES, SUMMARY_TZ, Summary
+from twin.stats.period import Period
+
+if TYPE_CHECKING:
+    from twin.stats.queries import StatsRequest
+
+# The coarsest cell each time bucket can be summed from.
+COARSEST = {None: "year", "year": "year", "quarter": "month", "month": "month", "week": "day", "day": "day"}
+
+
+def summary_for(req: StatsRequest) -> Summary | None:
+    """The summary that answers `req` exactly, or None (the raw rows do)."""
+    s = SUMMARIES.get(req.topic.name)
+    if s is None or req.split is not None:
+        return None
+    if s.time is not None and not s.time_is_date and req.timezone != SUMMARY_TZ:
+        return None
+    return s
+
+
+def _month(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def cells(period: Period, coarsest: str) -> list[tuple[str, date, date]]:
+    """(grain, first day, end) ranges that cover [start, end) exactly, as coarse as allowed."""
+    start, end = period.start, period.end
+    m0 = start if start.day == 1 else _next_month(start)
+    m1 = _month(end)
+    if coarsest == "day" or m0 >= m1:
+        return [("day", start, end)]
+    edges = [("day", start, m0), ("day", m1, end)]
+    y0 = m0 if m0.month == 1 else date(m0.year + 1, 1, 1)
+    y1 = date(m1.year, 1, 1)
+    if coarsest == "month" or y0 >= y1:
+        middle = [("month", m0, m1)]
+    else:
+        middle = [("month", m0, y0), ("year", y0, y1), ("month", y1, m1)]
+    return [(g, a, b) for g, a, b in [*edges, *middle] if a < b]
+
+
+def _cell_filter(s: Summary, req: StatsRequest, params: dict[str, Any]) -> str:
+    if s.time is None:
+        return "s.grain = 'all'"
+    coarsest = COARSEST[req.per]
+    if req.period is None:
+        return f"s.grain = '{coarsest}'"
+    ors = []
+    for i, (grain, first, end) in enumerate(cells(req.period, coarsest)):
+        params[f"c{i}_from"], params[f"c{i}_to"] = first, end
+        ors.append(f"(s.grain = '{grain}' AND s.day >= :c{i}_from AND s.day < :c{i}_to)")
+    return "(" + " OR ".join(ors) + ")"
+
+
+def _later_cte(s: Summary, req: StatsRequest, period_filter: str | None) -> str:
+    """Per group, the raw rows whose now-dependent measures are not counted yet."""
+    raw_keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    if req.per is not None:
+        raw_keys.append(f"{_raw_bucket(s)} AS period")
+    where = ["nlevel(t.org_path) >= :depth", str(s.later)]
+    if req.fact_scope is not None:
+        where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
+    if period_filter is not None:
+        where.append(period_filter)
+    counts = ", ".join(f"{agg} AS {name}" for name, (_, agg) in s.corrected.items())
+    return f"""
+, later AS (
+    SELECT {", ".join(raw_keys)}, {counts}
+      FROM {s.source} t
+     WHERE {" AND ".join(where)}
+     GROUP BY {", ".join(str(i + 1) for i in range(len(raw_keys)))}
+)"""
+
+
+def _raw_bucket(s: Summary) -> str:
+    if s.time_is_date:
+        return f"date_trunc(:per, t.{s.time}::timestamp)::date"
+    return f"(date_trunc(:per, t.{s.time}, :tz) AT TIME ZONE :tz)::date"
+
+
+def _measure(s: Summary, name: str) -> str:
+    if name in s.corrected:
+        column = s.corrected[name][0]
+        return f"coalesce(f.{column}, 0) - coalesce(l.{name}, 0) AS {name}"
+    return f"coalesce(f.{name}, 0) AS {name}"
+
+
+def summary_sql(
+    s: Summary, req: StatsRequest, params: dict[str, Any], period_filter: str | None, units: str
+) -> str:
+    """The statement over the summary: facts summed per group (and bucket), joined to the units."""
+    keys = ["subpath(s.org_path, 0, :depth) AS key"]
+    if req.per is not None and s.time is not None:
+        keys.append("date_trunc(:per, s.day::timestamp)::date AS period")
+    where = ["nlevel(s.org_path) >= :depth", _cell_filter(s, req, params)]
+    if req.fact_scope is not None:
+        where.append("s.org_path <@ CAST(:fact_scope AS ltree)")
+    sums = ", ".join(f"sum(s.{c})::bigint AS {c}" for c in s.columns)
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    later = _later_cte(s, req, period_filter) if s.corrected else ""
+    period_key = len(keys) > 1
+    join_later = ""
+    if s.corrected:
+        on_period = " AND l.period = f.period" if period_key else ""
+        join_later = f" LEFT JOIN later l ON l.key = f.key{on_period}"
+    geom = ", ST_AsBinary(g.boundary) AS geom" if req.geometry else ""
+    measures = ", ".join(_measure(s, name) for name in req.topic.measures)
+    return f"""
+WITH facts AS (
+    SELECT {", ".join(keys)}, {sums}
+      FROM {s.table} s
+     WHERE {" AND ".join(where)}
+     GROUP BY {group}
+){later}, units AS ({units})
+SELECT g.code, g.name, g.level, u.schools, u.enrolment{", f.period" if period_key else ""},
+       {measures}{geom}
+  FROM units u
+  JOIN org_units g ON g.path = u.key
+  LEFT JOIN facts f ON f.key = u.key{join_later}
+ ORDER BY g.code{", f.period" if period_key else ""}
+"""
