@@ -63,8 +63,8 @@ UNITS = """
 """
 
 
-def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
-    """The statement and its parameters for one statistics request: from the summary when it answers."""
+def _params(req: StatsRequest) -> tuple[dict[str, Any], str | None]:
+    """The bound parameters of a request, and its period filter over the raw rows (alias t)."""
     topic = req.topic
     params: dict[str, Any] = {"depth": DEPTH[req.group_by], "unit_scope": req.unit_scope, "now": req.now}
     if req.fact_scope is not None:
@@ -77,9 +77,22 @@ def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
         params.update(start=req.period.start, end=req.period.end)
     if topic.time is not None and not topic.time_is_date:
         params["tz"] = req.timezone
+    return params, period_filter
+
+
+def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
+    """The statement and its parameters for one statistics request: from the summary when it answers."""
     summary = summary_for(req)
-    if summary is not None:
-        return summary_sql(summary, req, params, period_filter, UNITS), params
+    if summary is None:
+        return raw_stats_sql(req)
+    params, period_filter = _params(req)
+    return summary_sql(summary, req, params, period_filter, UNITS), params
+
+
+def raw_stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
+    """The statement over the fact rows themselves (split by a category, another calendar; the tests'
+    and the bench's reference for the summaries)."""
+    params, period_filter = _params(req)
     return _raw_sql(req, period_filter), params
 
 
