@@ -190,20 +190,36 @@ def sample_province(
     seed: int = typer.Option(20261124),
     copy: bool = typer.Option(True, "--copy/--insert", help="COPY in chunks (fast) or the import path"),
     chunk: int = typer.Option(100, min=1, help="schools per COPY transaction (bounds memory)"),
+    buses: int = typer.Option(10_000, min=0, help="buses given a school day of GPS fixes (0: none)"),
+    day: str = typer.Option("2026-11-20", help="the local date of the buses' fixes"),
+    timings: bool = typer.Option(False, help="print where the load's time went, per phase"),
 ) -> None:
-    """Build a province-size dataset of N schools in the database."""
+    """Build a province-size dataset of N schools in the database, and a day of its buses' fixes."""
+    from datetime import date
+
     from twin.db.provision import libpq_dsn
     from twin.samples.copyload import load_province_copy
     from twin.samples.loading import load_province
+    from twin.samples.positions import load_day_positions
 
+    dsn = libpq_dsn(_settings().db.sync_url())
+    phases: dict[str, float] = {}
     with _owner_engine() as engine, _progress() as bar:
         task = bar.add_task("schools", total=schools)
         advance = lambda n: bar.update(task, completed=n)  # noqa: E731
         if copy:
-            dsn = libpq_dsn(_settings().db.sync_url())
-            load_province_copy(dsn, schools, seed=seed, chunk_size=chunk, progress=advance)
+            load_province_copy(dsn, schools, seed=seed, chunk_size=chunk, progress=advance, phases=phases)
         else:
             load_province(engine, schools, seed=seed, progress=advance)
+        if buses:
+            fixes = bar.add_task("buses' fixes", total=buses)
+            rows = load_day_positions(
+                dsn, date.fromisoformat(day), buses, progress=lambda n: bar.update(fixes, completed=n)
+            )
+            console.print(f"{rows:,} bus positions on {day}")
+    if timings:
+        for phase, seconds in sorted(phases.items(), key=lambda kv: -kv[1]):
+            console.print(f"{phase:32} {seconds:9.1f} s")
 
 
 @stats_app.command("export")

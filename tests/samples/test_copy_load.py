@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
 import pytest
@@ -11,8 +12,10 @@ from sqlalchemy import create_engine
 from tests.conftest import TEMPLATE_DB, clone_database, drop_database
 from twin.config import Settings
 from twin.db.provision import libpq_dsn
+from twin.db.summaries import SUMMARIES
 from twin.samples.copyload import load_province_copy
 from twin.samples.loading import load_province
+from twin.samples.positions import FIX_S, SCHOOL_RUNS, load_day_positions
 from twin.samples.province import PER_CAMPUS
 
 SCHOOLS, SEED = 3, 11
@@ -67,6 +70,13 @@ def snapshot(settings: Settings) -> dict[str, object]:
             "drills": conn.execute(
                 "SELECT org_path::text, type, held_on, participants FROM drills ORDER BY 1, 2, 3, 4"
             ).fetchall(),
+            # Kept by triggers on the import path, rebuilt once after the COPY load: the same rows.
+            **{
+                s.table: conn.execute(
+                    f"SELECT row(s.*)::text FROM {s.table} s WHERE n_rows <> 0 ORDER BY 1"
+                ).fetchall()
+                for s in SUMMARIES.values()
+            },
         }
 
 
@@ -87,3 +97,32 @@ def test_copy_load_matches_the_import_path(two_dbs: tuple[Settings, Settings]) -
     assert got["campuses"] == (SCHOOLS,)
     for key in expected:
         assert got[key] == expected[key], key
+
+
+def test_a_school_day_of_bus_fixes_lands_in_its_month_on_each_route(services: Settings) -> None:
+    settings = clone_database(services, TEMPLATE_DB)
+    try:
+        dsn = libpq_dsn(settings.db.sync_url())
+        load_province_copy(dsn, 1, seed=SEED)
+        with psycopg.connect(dsn) as conn:
+            buses = conn.execute("SELECT count(*) FROM vehicles WHERE route_id IS NOT NULL").fetchone()
+        assert buses is not None and buses[0] >= 2
+        seen: list[int] = []
+        per_bus = sum(120 * 60 // FIX_S for _ in SCHOOL_RUNS)  # two 2-hour runs
+        assert load_day_positions(dsn, date(2026, 12, 1), 2, block=1, progress=seen.append) == 2 * per_bus
+        assert seen == [1, 2]
+        with psycopg.connect(dsn) as conn:
+            rows = conn.execute(
+                "SELECT p.tableoid::regclass::text, count(*), count(DISTINCT p.vehicle_id),"
+                " min(p.time AT TIME ZONE 'Asia/Shanghai')::text, max(p.time AT TIME ZONE 'Asia/Shanghai')::text,"
+                " max(ST_Distance(p.geom::geography, r.geom::geography)), bool_and(p.org_path = v.org_path)"
+                " FROM positions p JOIN vehicles v ON v.id = p.vehicle_id JOIN bus_routes r ON r.id = v.route_id"
+                " GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        # 06:30 local on 1 December is 22:30 UTC on 30 November: the morning run is in November's partition.
+        assert [r[0] for r in rows] == ["positions_2026_11", "positions_2026_12"]
+        assert sum(r[1] for r in rows) == 2 * per_bus and max(r[2] for r in rows) == 2
+        assert rows[0][3] == "2026-12-01 06:30:00" and rows[-1][4] == "2026-12-01 17:59:30"
+        assert all(r[5] < 1.0 and r[6] for r in rows)  # on the bus's own route, in its school's scope
+    finally:
+        drop_database(settings)

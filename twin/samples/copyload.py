@@ -16,6 +16,8 @@ Memory stays bounded by the chunk: only code -> (id, path) of org units is kept 
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -69,6 +71,12 @@ def _ewkb(geom: shapely.Geometry | None) -> str | None:
     return str(shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True))
 
 
+def _ewkb_all(geoms: list[shapely.Geometry | None]) -> list[str | None]:
+    """EWKB hex of many geometries (None stays None), in one call."""
+    arr = shapely.set_srid(np.array(geoms, dtype=object), 4326)
+    return list(shapely.to_wkb(arr, hex=True, include_srid=True))
+
+
 def _ids(cur: psycopg.Cursor[Any], table: str, n: int) -> Iterator[int]:
     """`n` ids from the table's sequence in one round trip."""
     if n == 0:
@@ -92,19 +100,30 @@ class CopyLoader:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+        # Seconds per phase over the load: "python:<table>" (validation, preparation) and "copy:<table>"
+        # (rows already built, so it is the database's time and the wire) — where a load's time goes.
+        self.phases: dict[str, float] = defaultdict(float)
         self.orgs: dict[str, tuple[int, str]] = {
             code: (id_, path)
             for id_, code, path in conn.execute("SELECT id, code, path::text FROM org_units").fetchall()
         }
 
     def load_chunk(self, chunk: ProvinceChunk) -> None:
+        t_all = time.perf_counter()
+        self._load_chunk(chunk)
+        self.phases["chunk"] += time.perf_counter() - t_all
+
+    def _load_chunk(self, chunk: ProvinceChunk) -> None:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SET LOCAL session_replication_role = replica")
             cur.execute("SET LOCAL twin.bulk = 'on'")
             campuses = self._org_units_and_campuses(cur, chunk)
-            layers = {
-                spec.table: self._cleaned(spec, chunk) for spec in PER_CAMPUS if spec.table in chunk.layers
-            }
+            layers = {}
+            for spec in PER_CAMPUS:
+                if spec.table in chunk.layers:
+                    t0 = time.perf_counter()
+                    layers[spec.table] = self._cleaned(spec, chunk)
+                    self.phases[f"python:{spec.table}"] += time.perf_counter() - t0
             indexes = {code: MemoryIndex(cid, path) for code, (cid, path) in campuses.items()}
             for spec in PER_CAMPUS:
                 if spec.table in layers:
@@ -213,16 +232,21 @@ class CopyLoader:
         rows: list[tuple[str, dict[str, Any]]],
         indexes: dict[str, MemoryIndex],
     ) -> None:
+        t_prep = time.perf_counter()
         table: Table = Base.metadata.tables[spec.table]
         has_id = "id" in table.c and table.c["id"].identity is None
         ids = _ids(cur, spec.table, len(rows)) if has_id else iter(())
         keyed = "code" in table.c
         prepared: list[dict[str, Any]] = []
+        # EWKB of the whole layer in one vectorised call; _prepare gets the rows without geometry (it
+        # would serialise each one again for the import path's INSERT).
+        ewkb = _ewkb_all([row.get("geom") for _, row in rows]) if spec.geometry else None
         for i, (campus, row) in enumerate(rows):
             index = indexes[campus]
-            out = _prepare(spec, table, row, i, index)  # type: ignore[arg-type]
-            if spec.geometry:
-                out["geom"] = _ewkb(row.get("geom"))
+            bare = {k: v for k, v in row.items() if k != "geom"}
+            out = _prepare(spec, table, bare, i, index)  # type: ignore[arg-type]
+            if ewkb is not None:
+                out["geom"] = ewkb[i]
             if has_id:
                 out["id"] = next(ids)
                 if keyed:
@@ -232,15 +256,14 @@ class CopyLoader:
             return
         columns = tuple(prepared[0])
         json_columns = {c for c in columns if c in table.c and isinstance(table.c[c].type, JSONB)}
-        _copy(
-            cur,
-            spec.table,
-            columns,
-            (
-                tuple(Jsonb(r[c]) if c in json_columns and r[c] is not None else r[c] for c in columns)
-                for r in prepared
-            ),
-        )
+        rows_out = [
+            tuple(Jsonb(r[c]) if c in json_columns and r[c] is not None else r[c] for c in columns)
+            for r in prepared
+        ]
+        t0 = time.perf_counter()
+        self.phases[f"python:{spec.table}"] += t0 - t_prep
+        _copy(cur, spec.table, columns, rows_out)
+        self.phases[f"copy:{spec.table}"] += time.perf_counter() - t0
 
 
 FINISH = """
@@ -269,20 +292,41 @@ def finish(conn: psycopg.Connection[Any]) -> None:
             for statement in seed_activities_sql():
                 cur.execute(statement.replace("%", "%%").replace(":under", "%(under)s"), {"under": root})
         cur.execute("SELECT twin_rollup_rebuild()")
+        cur.execute("SELECT twin_stats_rebuild()")  # the statistics' summaries (twin.db.summaries)
     conn.execute("ANALYZE")
 
 
 def load_province_copy(
-    dsn: str, n_schools: int, *, seed: int, chunk_size: int = 100, progress: Progress | None = None
+    dsn: str,
+    n_schools: int,
+    *,
+    seed: int,
+    chunk_size: int = 100,
+    progress: Progress | None = None,
+    phases: dict[str, float] | None = None,
 ) -> int:
-    """Build `n_schools` schools with COPY, a chunk per transaction; returns schools stored."""
+    """Build `n_schools` schools with COPY, a chunk per transaction; returns schools stored.
+
+    `phases`, if given, receives the seconds spent per phase (generate, python:<table>, copy:<table>,
+    commit, finish) for the load's report.
+    """
     done = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
         loader = CopyLoader(conn)
-        for chunk in province_chunks(n_schools, seed, chunk_size=chunk_size):
+        chunks = province_chunks(n_schools, seed, chunk_size=chunk_size)
+        while True:
+            t0 = time.perf_counter()
+            chunk = next(chunks, None)
+            loader.phases["generate"] += time.perf_counter() - t0
+            if chunk is None:
+                break
             loader.load_chunk(chunk)
             done += len(chunk.campuses)
             if progress:
                 progress(done)
+        t0 = time.perf_counter()
         finish(conn)
+        loader.phases["finish"] += time.perf_counter() - t0
+    if phases is not None:
+        phases.update(loader.phases)
     return done
