@@ -9,8 +9,11 @@ sequence reserved in one query, so nothing waits for RETURNING. Geometries go as
 Triggers are off for the load (`session_replication_role = replica`: no audit, versions, tile
 notifications, roll-up increments, foreign-key checks — the ids are ours and consistent); what they would
 have computed is computed once at the end, set-based: effective risk levels (static, raised for dynamic
-points by open hazards and active alerts) and the roll-up (`twin_rollup_rebuild()`).
-Memory stays bounded by the chunk: only code -> (id, path) of org units is kept across chunks.
+points by open hazards and active alerts), the roll-up (`twin_rollup_rebuild()`) and the statistics'
+summaries (`twin_stats_rebuild()`).
+The next chunk is generated and validated in a worker thread while this one's COPY runs, so Python and
+the database work at the same time. Memory stays bounded by two chunks: only code -> (id, path) of org
+units is kept across chunks. `phases` times each step (docs/scale.md: where a load's time goes).
 """
 
 from __future__ import annotations
