@@ -1,18 +1,19 @@
 """Per-school summaries of each topic: what a province-level statistic reads instead of millions of rows.
 
-A summary table `stats_<topic>` holds, per fact org path (the school's) and calendar cell, the sums of a
-few per-row integers (`columns`). Cells come in grains: `day`, `month` and `year` (local dates in
-SUMMARY_TZ; `day` is the cell's first date) for topics with a time, `all` for snapshots (risks). Every
-fact row counts once in each grain, so a period is read as whole years, whole months and the days at
-its edges (twin.stats.summary_sql), and a province year is ~50k rows instead of 1M.
+A summary table `stats_<topic>` holds, per fact org path (the school's) and calendar cell, the sums of a few
+per-row integers (`columns`); rows with `county` true hold the same sums per county (PATHS), for callers
+whose jurisdiction is a county or wider grouping by county or wider. Cells come in grains: `day`, `month`
+and `year` (local dates in SUMMARY_TZ; `day` is the cell's first date) for topics with a time, `all` for
+snapshots (risks). Every fact row counts once in each grain, so a period is read as whole years, whole
+months and the days at its edges (twin.stats.summary_sql), and a province year is ~50k rows instead of 1M.
 
-Measures that compare with `now` (overdue, due, missed) cannot be summed ahead of time; they are stored
-as "all that could be" (`open_dated`) and the few rows that are not yet (`later`: deadline or due time
-still ahead, found through an index) are subtracted at query time from the raw table.
+Measures that compare with `now` (overdue, due, missed) cannot be summed ahead of time; they are stored as
+"all that could be" (`open_dated`) and the few rows that are not yet (`later`: deadline or due time still
+ahead, found through an index) are subtracted at query time from the raw table.
 
 The tables are kept in the writing transaction by statement-level triggers with transition tables
-(`statement_sql`), so a summary is never staler than the rows a caller can see; bulk loads with the
-triggers off call `twin_stats_rebuild()`. Every SQL fragment here is a constant of the code.
+(`statement_sql`), so a summary is never staler than the rows a caller can see; bulk loads with the triggers
+off call `twin_stats_rebuild()`. Every SQL fragment here is a constant of the code.
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ def _cells(s: Summary) -> str:
     )
 
 
+# A row counts under its own org path and, below county level, once more under its county's path
+# (`county` true): a province's or a city's months are then ~200 county rows, not ~500k school rows.
+PATHS = "(VALUES (d.org_path, false), (subpath(d.org_path, 0, 3), true)) o(path, county)"
+
+
 def statement_sql(s: Summary, sources: dict[str, int]) -> str:
     """Add the rows of `sources` (relation -> +1 or -1) to the summary: one upsert, keys in order.
 
@@ -164,14 +170,16 @@ def statement_sql(s: Summary, sources: dict[str, int]) -> str:
     zero = " AND ".join(["sum(d.sign) = 0", *(f"sum(d.sign * d.{c}) = 0" for c in cols)])
     updates = ", ".join(f"{c} = s.{c} + EXCLUDED.{c}" for c in ["n_rows", *cols])
     return f"""
-INSERT INTO {s.table} AS s (org_path, grain, day, n_rows, {", ".join(cols)})
-SELECT d.org_path, g.grain, g.day, sum(d.sign), {sums}
+INSERT INTO {s.table} AS s (org_path, county, grain, day, n_rows, {", ".join(cols)})
+SELECT o.path, o.county, g.grain, g.day, sum(d.sign), {sums}
   FROM ({" UNION ALL ".join(parts)}) d
+ CROSS JOIN LATERAL {PATHS}
  CROSS JOIN LATERAL {_cells(s)}
- GROUP BY 1, 2, 3
+ WHERE NOT o.county OR nlevel(d.org_path) > 3
+ GROUP BY 1, 2, 3, 4
 HAVING NOT ({zero})
- ORDER BY 1, 2, 3
-ON CONFLICT (org_path, grain, day) DO UPDATE SET {updates}"""
+ ORDER BY 1, 2, 3, 4
+ON CONFLICT (org_path, county, grain, day) DO UPDATE SET {updates}"""
 
 
 def trigger_function_sql(s: Summary) -> str:

@@ -7,7 +7,17 @@ raw table; read by twin.stats.summary_sql. Under row-level security like the fac
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Date, Index, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 
 from twin.db.summaries import GRAINS, SUMMARIES
 from twin.models.base import Base, LTree
@@ -18,11 +28,12 @@ def _summary_table(name: str, columns: list[str]) -> Table:
         name,
         Base.metadata,
         Column("org_path", LTree(), nullable=False),
+        Column("county", Boolean(), nullable=False),  # a county's total (twin.db.summaries.PATHS)
         Column("grain", String(5), nullable=False),
         Column("day", Date(), nullable=False),
         Column("n_rows", BigInteger(), nullable=False),
         *(Column(c, BigInteger(), nullable=False) for c in columns),
-        PrimaryKeyConstraint("org_path", "grain", "day"),
+        PrimaryKeyConstraint("org_path", "county", "grain", "day"),
         CheckConstraint(f"grain IN {GRAINS}", name="grain_known"),
         Index(f"ix_{name}_org_path", "org_path", postgresql_using="gist"),
     )

@@ -110,7 +110,10 @@ def summary_sql(
     keys = ["subpath(s.org_path, 0, :depth) AS key"]
     if req.per is not None and s.time is not None:
         keys.append("date_trunc(:per, s.day::timestamp)::date AS period")
-    where = ["nlevel(s.org_path) >= :depth", _cell_filter(s, req, params)]
+    # County totals answer a county-or-wider caller grouping by county or wider; a school's caller may
+    # not see its county's total (row-level security hides it) and reads its school rows.
+    county = req.group_by != "school" and req.unit_scope.count(".") <= 2
+    where = ["nlevel(s.org_path) >= :depth", f"s.county = {county}", _cell_filter(s, req, params)]
     if req.fact_scope is not None:
         where.append("s.org_path <@ CAST(:fact_scope AS ltree)")
     sums = ", ".join(f"sum(s.{c})::bigint AS {c}" for c in s.columns)

@@ -39,12 +39,13 @@ def upgrade() -> None:
         op.create_table(
             s.table,
             sa.Column("org_path", LTree(), nullable=False),
+            sa.Column("county", sa.Boolean(), nullable=False),
             sa.Column("grain", sa.String(length=5), nullable=False),
             sa.Column("day", sa.Date(), nullable=False),
             sa.Column("n_rows", sa.BigInteger(), nullable=False),
             *(sa.Column(c, sa.BigInteger(), nullable=False) for c in s.columns),
             sa.CheckConstraint(f"grain IN {GRAINS}", name=op.f(f"ck_{s.table}_grain_known")),
-            sa.PrimaryKeyConstraint("org_path", "grain", "day", name=op.f(f"pk_{s.table}")),
+            sa.PrimaryKeyConstraint("org_path", "county", "grain", "day", name=op.f(f"pk_{s.table}")),
         )
         op.create_index(f"ix_{s.table}_org_path", s.table, ["org_path"], postgresql_using="gist")
         for statement in scope_table_sql(s.table, audit=False):
