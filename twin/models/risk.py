@@ -117,7 +117,8 @@ class Inspection(Versioned, Base):
     __table_args__ = school_owned(
         "inspections",
         UniqueConstraint("risk_point_id", "frequency", "due_at"),
-        Index("ix_inspections_due_at", "due_at"),  # inspections not due yet (twin.db.summaries, 0018)
+        # Inspections not due yet (twin.db.summaries, 0018), read from the index alone.
+        Index("ix_inspections_due_at", "due_at", postgresql_include=["org_path", "done_at"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,7 +147,12 @@ class Hazard(Versioned, Base):
         # The ledger pages newest first (twin.riskmap.queries_hazards.ledger_page).
         Index("ix_hazards_found_at_id", "found_at", "id"),
         # Open hazards not yet past their deadline: what the statistics subtract from the open ones (0018).
-        Index("ix_hazards_open_deadline", "deadline", postgresql_where=text(OPEN_STATES)),
+        Index(
+            "ix_hazards_open_deadline",
+            "deadline",
+            postgresql_include=["org_path", "found_at"],  # index-only: no heap visit per hazard
+            postgresql_where=text(OPEN_STATES),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

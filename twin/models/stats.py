@@ -36,6 +36,8 @@ def _summary_table(name: str, columns: list[str]) -> Table:
         PrimaryKeyConstraint("org_path", "county", "grain", "day"),
         CheckConstraint(f"grain IN {GRAINS}", name="grain_known"),
         Index(f"ix_{name}_org_path", "org_path", postgresql_using="gist"),
+        # A province's or a city's cells of one grain and period without visiting every school's days.
+        Index(f"ix_{name}_cells", "county", "grain", "day"),
     )
 
 

@@ -136,7 +136,8 @@ WITH facts AS (
 SELECT g.code, g.name, g.level, u.schools, u.enrolment{", f.period" if period_key else ""},
        {measures}{geom}
   FROM units u
-  JOIN org_units g ON g.path = u.key
+  CROSS JOIN LATERAL (SELECT o.code, o.name, o.level, o.boundary FROM org_units o
+                      WHERE o.path = u.key LIMIT 1) g  -- one unique-index probe per group
   LEFT JOIN facts f ON f.key = u.key{join_later}
  ORDER BY g.code{", f.period" if period_key else ""}
 """

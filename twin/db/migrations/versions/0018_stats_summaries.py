@@ -32,8 +32,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_hazards_open_deadline", "hazards", ["deadline"], postgresql_where=sa.text(OPEN))
-    op.create_index("ix_inspections_due_at", "inspections", ["due_at"])
+    op.create_index(
+        "ix_hazards_open_deadline",
+        "hazards",
+        ["deadline"],
+        postgresql_include=["org_path", "found_at"],
+        postgresql_where=sa.text(OPEN),
+    )
+    op.create_index(
+        "ix_inspections_due_at", "inspections", ["due_at"], postgresql_include=["org_path", "done_at"]
+    )
     op.execute(TRUNCATED_SQL)
     for s in SUMMARIES.values():
         op.create_table(
@@ -48,6 +56,7 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("org_path", "county", "grain", "day", name=op.f(f"pk_{s.table}")),
         )
         op.create_index(f"ix_{s.table}_org_path", s.table, ["org_path"], postgresql_using="gist")
+        op.create_index(f"ix_{s.table}_cells", s.table, ["county", "grain", "day"])
         for statement in scope_table_sql(s.table, audit=False):
             op.execute(statement)
         op.execute(f"REVOKE INSERT, UPDATE, DELETE ON {s.table} FROM {APP_ROLE}, {WHOLE_ROLE}")
