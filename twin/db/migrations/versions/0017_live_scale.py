@@ -1,0 +1,106 @@
+"""Live at scale: the bell names the school, the log's purge uses an index, geofence state and timetables.
+
+Revision ID: 0017
+Revises: 0016
+
+- `twin_live_publish` rings `pg_notify('twin_live', '<id> <org path>')`: a server rings only the stream
+  groups whose jurisdiction holds the path, and the others learn that the id is not theirs (no gap to
+  wait for). Still keys, not rows: the row is read under the reader's scope.
+- `ix_live_events_at`: the retention purge (`DELETE … WHERE at < …`) walks an index, not the log.
+- `bus_fence_state`: what the geofences knew of each bus after its last fix (inside the campus, off the
+  route, speeding, offline), in the database so that with several workers a crossing is reported once
+  (`UPDATE … WHERE` the state differs `RETURNING`). Written only by the ingest (the owner).
+- `bus_trips`: a route's timetable, one row per departure (minutes after local midnight); a trip's stop
+  times are its departure plus each stop's `scheduled_min`. Existing routes get the trip the feed used
+  to assume (07:00, `{route}-AM`).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from twin.db.rls import ROLES, scope_table_sql, unscope_table_sql
+from twin.db.types import LTree
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+APPS = ", ".join(ROLES)
+CHANNEL = "twin_live"
+
+
+def _publish(payload: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION twin_live_publish(path ltree, kind text, payload jsonb) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    INSERT INTO live_events (org_path, kind, payload) VALUES (path, kind, payload) RETURNING id INTO new_id;
+    PERFORM pg_notify('{CHANNEL}', {payload});
+    RETURN new_id;
+END $$"""
+
+
+def upgrade() -> None:
+    op.execute(_publish("new_id::text || ' ' || path::text"))
+    op.create_index("ix_live_events_at", "live_events", ["at"])
+    op.create_table(
+        "bus_fence_state",
+        sa.Column("vehicle_id", sa.Integer(), nullable=False),
+        sa.Column("inside", sa.Boolean(), nullable=True),
+        sa.Column("off_route", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column("speeding", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column("offline", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["vehicle_id"],
+            ["vehicles.id"],
+            name=op.f("fk_bus_fence_state_vehicle_id_vehicles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("vehicle_id", name=op.f("pk_bus_fence_state")),
+    )
+    op.execute(f"REVOKE ALL ON bus_fence_state FROM {APPS}")
+    _bus_trips()
+
+
+def _bus_trips() -> None:
+    op.create_table(
+        "bus_trips",
+        sa.Column("id", sa.Integer(), sa.Identity(always=True), nullable=False),
+        sa.Column("org_path", LTree(), nullable=False),
+        sa.Column("route_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("departs_min", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "departs_min >= 0 AND departs_min < 2880", name=op.f("ck_bus_trips_departs_in_day")
+        ),
+        sa.ForeignKeyConstraint(
+            ["route_id"], ["bus_routes.id"], name=op.f("fk_bus_trips_route_id_bus_routes"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bus_trips")),
+        sa.UniqueConstraint("route_id", "code", name=op.f("uq_bus_trips_route_id_code")),
+    )
+    op.create_index(op.f("ix_bus_trips_route_id"), "bus_trips", ["route_id"], unique=False)
+    op.create_index("ix_bus_trips_org_path", "bus_trips", ["org_path"], postgresql_using="gist")
+    for statement in scope_table_sql("bus_trips"):
+        op.execute(statement)
+    op.execute("INSERT INTO write_grants (role, table_name) VALUES ('admin', 'bus_trips')")
+    op.execute(
+        "INSERT INTO bus_trips (org_path, route_id, code, departs_min)"
+        " SELECT org_path, id, code || '-AM', 420 FROM bus_routes"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM write_grants WHERE table_name = 'bus_trips'")
+    for statement in unscope_table_sql("bus_trips"):
+        op.execute(statement)
+    op.drop_index("ix_bus_trips_org_path", table_name="bus_trips", postgresql_using="gist")
+    op.drop_index(op.f("ix_bus_trips_route_id"), table_name="bus_trips")
+    op.drop_table("bus_trips")
+    op.drop_table("bus_fence_state")
+    op.drop_index("ix_live_events_at", table_name="live_events")
+    op.execute(_publish("new_id::text"))
