@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from twin.access import Caller, begin_request
@@ -184,6 +185,10 @@ class Hub:
         conn = await self.engine.connect()
         raw = await conn.get_raw_connection()
         await raw.driver_connection.add_listener(CHANNEL, self._ring)  # type: ignore[union-attr]
+        # LISTEN takes effect at commit, and a session inside a transaction (a fresh connection has one
+        # open since its role was set) gets no notification until it ends: end it.
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
         self._listener = conn
 
     def _ring(self, *args: Any) -> None:
