@@ -78,13 +78,16 @@ DRAIN_S = 10.0  # after the last publish, how long stragglers may take
 # Fifty schools of two counties of the sample's city, four devices each (water pressure: repeats).
 _SCHOOLS = """
 INSERT INTO org_units (code, name, level, parent_id, path)
-SELECT CAST(:county AS text), 'bench county', 'county', c.id, (c.path::text || '.' || CAST(:county AS text))::ltree
-  FROM org_units c WHERE c.code = '410300' AND NOT EXISTS (SELECT 1 FROM org_units WHERE code = CAST(:county AS text));
+SELECT CAST(:county AS text), 'bench county', 'county', c.id,
+       (c.path::text || '.' || CAST(:county AS text))::ltree
+  FROM org_units c
+ WHERE c.code = '410300' AND NOT EXISTS (SELECT 1 FROM org_units WHERE code = CAST(:county AS text));
 INSERT INTO org_units (code, name, level, parent_id, path)
 SELECT k.code || lpad(s::text, 4, '0'), 'bench school', 'school', k.id,
        (k.path::text || '.' || k.code || lpad(s::text, 4, '0'))::ltree
   FROM org_units k CROSS JOIN generate_series(1, :per_county) s
- WHERE k.code IN ('410311', CAST(:county AS text)) AND k.code || lpad(s::text, 4, '0') <> CAST(:school AS text)
+ WHERE k.code IN ('410311', CAST(:county AS text))
+   AND k.code || lpad(s::text, 4, '0') <> CAST(:school AS text)
 ON CONFLICT DO NOTHING;
 INSERT INTO campuses (org_path, school_id, code, name, metric_srid, boundary)
 SELECT o.path, o.id, 'B' || o.code, 'bench campus', 4546,
