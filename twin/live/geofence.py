@@ -82,4 +82,9 @@ def went_offline(watch: Watch, now: datetime, limits: Limits) -> Incident | None
     if watch.last_at is None or watch.offline or now - watch.last_at < limits.offline_after:
         return None
     watch.offline = True
-    return Incident("offline", now, round((now - watch.last_at).total_seconds() / 60, 1))
+    return went_silent(watch.last_at, now)
+
+
+def went_silent(last_at: datetime, now: datetime) -> Incident:
+    """The `offline` incident of a bus whose last fix was at `last_at` (the caller decided it is silent)."""
+    return Incident("offline", now, round((now - last_at).total_seconds() / 60, 1))

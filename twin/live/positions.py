@@ -5,9 +5,10 @@ call `twin_live_publish`. Callers await `submit()`: it resolves once the fix's b
 OsmAnd client that is answered 200 can forget the fix, and one that is not will send it again (the primary
 key (vehicle_id, time) makes the repeat a no-op).
 
-Geofence state (inside the campus, off the route, speeding, last fix) is kept per process: a JT/T 808
-terminal stays on one worker for its connection, but OsmAnd fixes of one bus spread over several uvicorn
-workers could report a crossing twice or not at all. One worker (or `twin live jt808` alone) is exact.
+Geofence state (inside the campus, off the route, speeding, offline, last fix) lives in `bus_fence_state`
+(migration 0017): a batch locks the rows of its buses (in vehicle order), checks its fixes against them and
+writes them back in its own transaction, so fixes of one bus spread over several uvicorn workers report a
+crossing exactly once, and a batch that fails changes no state.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import Any
 
 from shapely import wkb
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from twin.config import DatabaseSettings
-from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_offline
+from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_silent
 from twin.live.gps_osmand import Fix
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,6 @@ class PositionWriter:
         self, engine: AsyncEngine, limits: Limits, batch_max: int = 2000, stats: PositionStats = STATS
     ) -> None:
         self.engine, self.limits, self.batch_max, self.stats = engine, limits, batch_max, stats
-        self.watches: dict[int, Watch] = {}
-        self._vehicles: dict[int, VehicleRow] = {}
         self._queue: asyncio.Queue[tuple[VehicleRow, Fix, asyncio.Future[None]]] = asyncio.Queue()
         self._months: set[datetime] = set()
         self._task: asyncio.Task[None] | None = None
@@ -220,7 +219,7 @@ class PositionWriter:
             if months - self._months:
                 await conn.execute(_ENSURE, {"months": sorted(months - self._months)})
             stored = (await conn.execute(_INSERT, params)).one().stored
-            incidents = self._incidents(fixes)
+            incidents = await self._incidents(conn, fixes)
             if incidents:
                 await conn.execute(_INCIDENTS, _incident_params(incidents))
         self._months |= months
@@ -230,30 +229,69 @@ class PositionWriter:
         return int(stored)
 
     async def sweep_offline(self, now: datetime) -> int:
-        """An `offline` incident for each bus silent for `offline_after` (once per silence)."""
-        found: list[tuple[VehicleRow, Fix | None, Incident]] = []
-        for vehicle_id, watch in self.watches.items():
-            incident = went_offline(watch, now, self.limits)
-            vehicle = self._vehicles.get(vehicle_id)
-            if incident is not None and vehicle is not None:
-                found.append((vehicle, None, incident))
-        if found:
-            params = _incident_params(found)
-            async with self.engine.begin() as conn:
-                await conn.execute(_INCIDENTS, params)
-            self.stats.add("incidents", len(found))
+        """An `offline` incident for each bus silent for `offline_after` (once per silence, whichever worker
+        sweeps first: the state row turns offline in the same statement)."""
+        async with self.engine.begin() as conn:
+            silent = (await conn.execute(_GONE_SILENT, {"before": now - self.limits.offline_after})).all()
+            found: list[tuple[VehicleRow, Fix | None, Incident]] = [
+                (VehicleRow(r.vehicle_id, r.org_path, ""), None, went_silent(r.last_at, now)) for r in silent
+            ]
+            if found:
+                await conn.execute(_INCIDENTS, _incident_params(found))
+        self.stats.add("incidents", len(found))
         return len(found)
 
-    def _incidents(
-        self, fixes: list[tuple[VehicleRow, Fix]]
+    async def _incidents(
+        self, conn: AsyncConnection, fixes: list[tuple[VehicleRow, Fix]]
     ) -> list[tuple[VehicleRow, Fix | None, Incident]]:
-        """Geofence checks in time order per bus. The watches move on before the commit: a batch that fails
-        (the fixes then come again) can lose a crossing, never write one twice."""
+        """Geofence checks in time order per bus, against the state rows this transaction holds locked."""
+        ids = sorted({v.id for v, _f in fixes})
+        await conn.execute(_NEW_STATES, {"ids": ids})
+        watches = {r.vehicle_id: _watch(r) for r in await conn.execute(_LOCK_STATES, {"ids": ids})}
         found: list[tuple[VehicleRow, Fix | None, Incident]] = []
         for vehicle, fix in sorted(fixes, key=lambda vf: vf[1].time):
-            watch = self.watches.setdefault(vehicle.id, Watch())
-            self._vehicles[vehicle.id] = vehicle
+            watch = watches[vehicle.id]
             point = vehicle.fence.metric(fix.lon, fix.lat)
             for incident in check(vehicle.fence, watch, fix.time, point, fix.speed_kmh, self.limits):
                 found.append((vehicle, fix, incident))
+        await conn.execute(_SAVE_STATES, _state_params(watches))
         return found
+
+
+def _watch(row: Any) -> Watch:
+    return Watch(row.inside, row.off_route, row.speeding, row.offline, row.last_at)
+
+
+def _state_params(watches: dict[int, Watch]) -> dict[str, list[Any]]:
+    return {
+        "ids": list(watches),
+        "inside": [w.inside for w in watches.values()],
+        "off_route": [w.off_route for w in watches.values()],
+        "speeding": [w.speeding for w in watches.values()],
+        "offline": [w.offline for w in watches.values()],
+        "last_at": [w.last_at for w in watches.values()],
+    }
+
+
+_NEW_STATES = text("""
+INSERT INTO bus_fence_state (vehicle_id) SELECT unnest(CAST(:ids AS int[])) ON CONFLICT DO NOTHING
+""")
+# In vehicle order: two workers' batches with the same buses queue up instead of deadlocking.
+_LOCK_STATES = text("""
+SELECT vehicle_id, inside, off_route, speeding, offline, last_at FROM bus_fence_state
+ WHERE vehicle_id = ANY(CAST(:ids AS int[])) ORDER BY vehicle_id FOR UPDATE
+""")
+_SAVE_STATES = text("""
+UPDATE bus_fence_state s SET inside = n.inside, off_route = n.off_route, speeding = n.speeding,
+       offline = n.offline, last_at = n.last_at
+  FROM unnest(CAST(:ids AS int[]), CAST(:inside AS bool[]), CAST(:off_route AS bool[]),
+              CAST(:speeding AS bool[]), CAST(:offline AS bool[]), CAST(:last_at AS timestamptz[]))
+       AS n(vehicle_id, inside, off_route, speeding, offline, last_at)
+ WHERE s.vehicle_id = n.vehicle_id
+""")
+_GONE_SILENT = text("""
+UPDATE bus_fence_state s SET offline = true
+  FROM vehicles v
+ WHERE v.id = s.vehicle_id AND NOT s.offline AND s.last_at < :before
+RETURNING s.vehicle_id, v.org_path::text AS org_path, s.last_at
+""")
