@@ -128,7 +128,8 @@ def buses_router() -> APIRouter:
     async def gtfs_vehicle_positions(request: Request, scoped: Scoped) -> Response:
         buses = await visible_buses(scoped.conn)
         etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
-        return Response(gtfs.vehicle_positions(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
+        trips = await gtfs.timetable(scoped.conn)
+        return Response(gtfs.vehicle_positions(buses, etas, datetime.now(UTC), trips), media_type=PROTOBUF)
 
     @router.get(
         "/gtfs-rt/trip-updates",
@@ -139,6 +140,7 @@ def buses_router() -> APIRouter:
     async def gtfs_trip_updates(request: Request, scoped: Scoped) -> Response:
         buses = await visible_buses(scoped.conn)
         etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
-        return Response(gtfs.trip_updates(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
+        trips = await gtfs.timetable(scoped.conn)
+        return Response(gtfs.trip_updates(buses, etas, datetime.now(UTC), trips), media_type=PROTOBUF)
 
     return router
