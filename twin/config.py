@@ -207,6 +207,8 @@ class BusSettings(BaseSettings):
     deviation_m: float = 200.0  # farther than this from the route line is a deviation
     offline_after_min: float = 10.0  # no fix for this long is "offline"
     sweep_every_s: float = 30.0  # how often silent buses are looked for
+    late_after_min: float = 5.0  # reaching a stop later than its timetable time by more is "late"
+    stop_radius_m: float = 40.0  # a fix this close to a stop of the route is the bus at that stop
 
 
 class Settings(BaseSettings):

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from twin.config import DatabaseSettings
 from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_silent
 from twin.live.gps_osmand import Fix
+from twin.live.timetable import Schedule, StopMark, arrival
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class VehicleRow:
     org_path: str
     device_id: str
     fence: Fence = field(default=Fence(None, None), compare=False)
+    schedule: Schedule = field(default=Schedule(), compare=False)
 
 
 class PositionStats:
@@ -55,8 +57,15 @@ class PositionStats:
 
 STATS = PositionStats()
 
+_STOPS = text("""
+SELECT s.route_id, s.sequence, coalesce(s.scheduled_min, 0) AS minute,
+       ST_AsBinary(ST_Transform(s.geom, c.metric_srid)) AS point
+  FROM bus_stops s JOIN bus_routes r ON r.id = s.route_id JOIN campuses c ON c.id = r.campus_id
+ ORDER BY s.route_id, s.sequence
+""")
+_TRIPS = text("SELECT route_id, code, departs_min FROM bus_trips ORDER BY route_id, departs_min")
 _VEHICLES = text("""
-SELECT v.id, v.org_path::text AS org_path, v.device_id, c.metric_srid AS srid,
+SELECT v.id, v.org_path::text AS org_path, v.device_id, v.route_id, c.metric_srid AS srid,
        ST_AsBinary(ST_Transform(c.boundary, c.metric_srid)) AS campus,
        ST_AsBinary(ST_Transform(r.geom, c.metric_srid)) AS route
   FROM vehicles v JOIN campuses c ON c.id = v.campus_id LEFT JOIN bus_routes r ON r.id = v.route_id
@@ -124,10 +133,26 @@ def owner_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(settings.async_url(), pool_size=2, pool_pre_ping=True)
 
 
-def _vehicle(row: Any) -> VehicleRow:
+def _vehicle(row: Any, schedules: dict[int, Schedule]) -> VehicleRow:
     campus = wkb.loads(bytes(row["campus"])) if row["campus"] else None
     route = wkb.loads(bytes(row["route"])) if row["route"] else None
-    return VehicleRow(row["id"], row["org_path"], row["device_id"], Fence(campus, route, row["srid"]))
+    schedule = schedules.get(row["route_id"], Schedule())
+    return VehicleRow(
+        row["id"], row["org_path"], row["device_id"], Fence(campus, route, row["srid"]), schedule
+    )
+
+
+async def _schedules(conn: AsyncConnection) -> dict[int, Schedule]:
+    """Each route's stops (metric) and trips: what `timetable.arrival` judges a fix at a stop against."""
+    stops: dict[int, list[StopMark]] = {}
+    for r in (await conn.execute(_STOPS)).mappings():
+        stops.setdefault(r["route_id"], []).append(
+            StopMark(r["sequence"], r["minute"], wkb.loads(bytes(r["point"])))
+        )
+    trips: dict[int, list[tuple[str, int]]] = {}
+    for r in (await conn.execute(_TRIPS)).mappings():
+        trips.setdefault(r["route_id"], []).append((r["code"], r["departs_min"]))
+    return {k: Schedule(tuple(v), tuple(trips.get(k, []))) for k, v in stops.items()}
 
 
 class VehicleDirectory:
@@ -148,7 +173,8 @@ class VehicleDirectory:
     async def _load(self) -> None:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(_VEHICLES)).mappings().all()
-        self._by_device = {r["device_id"].lstrip("0"): _vehicle(r) for r in rows}
+            schedules = await _schedules(conn)
+        self._by_device = {r["device_id"].lstrip("0"): _vehicle(r, schedules) for r in rows}
         self._loaded = time.monotonic()
 
 
@@ -252,14 +278,22 @@ class PositionWriter:
         for vehicle, fix in sorted(fixes, key=lambda vf: vf[1].time):
             watch = watches[vehicle.id]
             point = vehicle.fence.metric(fix.lon, fix.lat)
+            if watch.last_at is not None and fix.time <= watch.last_at:
+                continue  # an old fix re-sent (a blind-area batch): the present state is newer
             for incident in check(vehicle.fence, watch, fix.time, point, fix.speed_kmh, self.limits):
                 found.append((vehicle, fix, incident))
+            limits = self.limits
+            watch.visit, late = arrival(
+                vehicle.schedule, watch.visit, fix.time, point, limits.stop_radius_m, limits.late_after_min
+            )
+            if late is not None:
+                found.append((vehicle, fix, late))
         await conn.execute(_SAVE_STATES, _state_params(watches))
         return found
 
 
 def _watch(row: Any) -> Watch:
-    return Watch(row.inside, row.off_route, row.speeding, row.offline, row.last_at)
+    return Watch(row.inside, row.off_route, row.speeding, row.offline, row.last_at, row.stop_visit)
 
 
 def _state_params(watches: dict[int, Watch]) -> dict[str, list[Any]]:
@@ -270,6 +304,7 @@ def _state_params(watches: dict[int, Watch]) -> dict[str, list[Any]]:
         "speeding": [w.speeding for w in watches.values()],
         "offline": [w.offline for w in watches.values()],
         "last_at": [w.last_at for w in watches.values()],
+        "visit": [w.visit for w in watches.values()],
     }
 
 
@@ -278,15 +313,16 @@ INSERT INTO bus_fence_state (vehicle_id) SELECT unnest(CAST(:ids AS int[])) ON C
 """)
 # In vehicle order: two workers' batches with the same buses queue up instead of deadlocking.
 _LOCK_STATES = text("""
-SELECT vehicle_id, inside, off_route, speeding, offline, last_at FROM bus_fence_state
+SELECT vehicle_id, inside, off_route, speeding, offline, last_at, stop_visit FROM bus_fence_state
  WHERE vehicle_id = ANY(CAST(:ids AS int[])) ORDER BY vehicle_id FOR UPDATE
 """)
 _SAVE_STATES = text("""
 UPDATE bus_fence_state s SET inside = n.inside, off_route = n.off_route, speeding = n.speeding,
-       offline = n.offline, last_at = n.last_at
+       offline = n.offline, last_at = n.last_at, stop_visit = n.visit
   FROM unnest(CAST(:ids AS int[]), CAST(:inside AS bool[]), CAST(:off_route AS bool[]),
-              CAST(:speeding AS bool[]), CAST(:offline AS bool[]), CAST(:last_at AS timestamptz[]))
-       AS n(vehicle_id, inside, off_route, speeding, offline, last_at)
+              CAST(:speeding AS bool[]), CAST(:offline AS bool[]), CAST(:last_at AS timestamptz[]),
+              CAST(:visit AS text[]))
+       AS n(vehicle_id, inside, off_route, speeding, offline, last_at, visit)
  WHERE s.vehicle_id = n.vehicle_id
 """)
 _GONE_SILENT = text("""

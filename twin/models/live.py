@@ -249,3 +249,4 @@ class BusFenceState(Base):
     speeding: Mapped[bool] = mapped_column(server_default=text("false"))
     offline: Mapped[bool] = mapped_column(server_default=text("false"))
     last_at: Mapped[datetime | None]
+    stop_visit: Mapped[str | None] = mapped_column(String(96))  # day/trip/stop judged for lateness

@@ -8,8 +8,9 @@ Revises: 0016
   wait for). Still keys, not rows: the row is read under the reader's scope.
 - `ix_live_events_at`: the retention purge (`DELETE … WHERE at < …`) walks an index, not the log.
 - `bus_fence_state`: what the geofences knew of each bus after its last fix (inside the campus, off the
-  route, speeding, offline), in the database so that with several workers a crossing is reported once
-  (`UPDATE … WHERE` the state differs `RETURNING`). Written only by the ingest (the owner).
+  route, speeding, offline, the last stop visit judged against the timetable), in the database so that
+  with several workers a crossing is reported once (a batch locks its buses' rows, in vehicle order).
+  Written only by the ingest (the owner).
 - `twin_audit()` asks whether the write is a bulk one before copying the rows to JSON, not after: the
   ingest's count-ups (bulk, see twin.live.queries_ingest.count_repeats) spent most of their time there.
 - `bus_trips`: a route's timetable, one row per departure (minutes after local midnight); a trip's stop
@@ -95,6 +96,7 @@ def upgrade() -> None:
         sa.Column("speeding", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("offline", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("stop_visit", sa.String(length=96), nullable=True),
         sa.ForeignKeyConstraint(
             ["vehicle_id"],
             ["vehicles.id"],
