@@ -155,7 +155,7 @@ class LiveSettings(BaseSettings):
     client_id_prefix: str = "twin-ingest"  # + a slot number claimed in the database: fixed per worker
     max_slots: int = 16
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue while we are down
-    batch_max: int = 200  # messages taken in per transaction (and unacknowledged at most)
+    batch_max: int = 1000  # messages taken in per transaction (and unacknowledged at most)
     escalate_every_s: float = 5.0  # how often due escalation timers are looked for
     queue_size: int = 1000  # events buffered per stream client before it is dropped as too slow
     sse_ping_s: float = 15.0  # a comment line keeps proxies from closing a quiet stream
@@ -207,6 +207,8 @@ class BusSettings(BaseSettings):
     deviation_m: float = 200.0  # farther than this from the route line is a deviation
     offline_after_min: float = 10.0  # no fix for this long is "offline"
     sweep_every_s: float = 30.0  # how often silent buses are looked for
+    late_after_min: float = 5.0  # reaching a stop later than its timetable time by more is "late"
+    stop_radius_m: float = 40.0  # a fix this close to a stop of the route is the bus at that stop
 
 
 class Settings(BaseSettings):

@@ -3,14 +3,20 @@ silent), and the bus ingest writes them to bus_incidents in the batch's transact
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from shapely.geometry import LineString, Point, box
 from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.buses.conftest import BusServer
+from twin.config import Settings
+from twin.crs import transformer
 from twin.live.geofence import Fence, Limits, Watch, check, went_offline
+from twin.live.gps_osmand import Fix
+from twin.live.positions import PositionWriter, VehicleDirectory, VehicleRow, owner_engine
 
 T0 = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)
 LIMITS = Limits(overspeed_kmh=60, deviation_m=200, offline_after=timedelta(minutes=10))
@@ -99,3 +105,53 @@ def test_a_speeding_bus_leaving_its_route_is_recorded(bus_server: BusServer) -> 
     engine.dispose()
     assert [r[0] for r in rows] == ["overspeed", "deviation"]
     assert rows[0][1] == 15
+
+
+async def test_two_workers_report_a_crossing_and_a_silence_once(live_db: Settings) -> None:
+    """Two writers (as two uvicorn workers have) take alternate fixes of one bus driving out of and back
+    into its campus: the state is the database's, so every crossing is seen once, and the silence after."""
+    engines = [owner_engine(live_db.db) for _ in range(2)]
+    writers = [PositionWriter(e, LIMITS) for e in engines]
+    try:
+        bus = await _a_bus(engines[0])
+        inside = bus.fence.campus.representative_point()  # type: ignore[union-attr]
+        to_lonlat = transformer(bus.fence.srid, 4326)  # type: ignore[arg-type]
+        far = (inside.x + 5000, inside.y)
+        path = [(inside.x, inside.y), far, (inside.x, inside.y), far]  # each worker alone: no change seen
+        for i, (x, y) in enumerate(path):
+            lon, lat = to_lonlat.transform(x, y)
+            fix = Fix(bus.device_id, T0 + timedelta(seconds=10 * i), lat, lon, 20.0)
+            await writers[i % 2].store([(bus, fix)])
+        now = T0 + timedelta(minutes=30)
+        swept = await asyncio.gather(*(w.sweep_offline(now) for w in writers))
+        assert sorted(swept) == [0, 1]
+        async with engines[0].connect() as conn:
+            kinds = (
+                (
+                    await conn.execute(
+                        text("SELECT kind FROM bus_incidents WHERE vehicle_id = :v ORDER BY at, id"),
+                        {"v": bus.id},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert [k for k in kinds if k in ("exit", "enter", "offline")] == ["exit", "enter", "exit", "offline"]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def _a_bus(engine: AsyncEngine) -> VehicleRow:
+    directory = VehicleDirectory(engine)
+    async with engine.connect() as conn:
+        device = (
+            await conn.execute(
+                text(
+                    "SELECT v.device_id FROM vehicles v JOIN campuses c ON c.id = v.campus_id ORDER BY v.id LIMIT 1"
+                )
+            )
+        ).scalar_one()
+    bus = await directory.find(device)
+    assert bus is not None and bus.fence.campus is not None
+    return bus

@@ -39,8 +39,13 @@ def test_static_gtfs_links_routes_trips_stops_and_stop_times(bus_server: BusServ
     times = _table(z, "stop_times.txt")
     assert routes and set(trips.values()) == routes
     assert {t["trip_id"] for t in times} == set(trips) and {t["stop_id"] for t in times} == stops
-    first = [t for t in times if t["stop_sequence"] == "1"]
-    assert all(t["arrival_time"] == "07:00:00" for t in first)
+    # The sample's timetable: two morning runs per route, 07:00 and 07:40; each trip's stops follow it.
+    first = {t["trip_id"]: t["arrival_time"] for t in times if t["stop_sequence"] == "1"}
+    for route in routes:
+        assert sorted(first[t] for t, r in trips.items() if r == route) == ["07:00:00", "07:40:00"]
+    for trip in trips:
+        mine = sorted((int(t["stop_sequence"]), t["arrival_time"]) for t in times if t["trip_id"] == trip)
+        assert [a for _s, a in mine] == sorted(a for _s, a in mine) and len(mine) > 1
 
 
 def test_realtime_feeds_decode_and_a_parent_gets_only_their_childs_route(bus_server: BusServer) -> None:
@@ -61,7 +66,7 @@ def test_realtime_feeds_decode_and_a_parent_gets_only_their_childs_route(bus_ser
     assert str(bus_server.child_bus.id) in parent_ids and str(bus_server.other_bus.id) not in parent_ids
     child = next(e.vehicle for e in parent.entity if e.vehicle.vehicle.id == str(bus_server.child_bus.id))
     assert (round(child.position.latitude, 4), round(child.position.longitude, 4)) == (34.6, 112.4)
-    assert child.timestamp == T0 and child.trip.trip_id.endswith("-AM")
+    assert child.timestamp == T0 and child.trip.trip_id.endswith("-AM2")  # 15:00 local: the 07:40 run
     assert abs(child.position.speed - 20 * 1.852 / 3.6) < 1e-3  # m/s
 
 

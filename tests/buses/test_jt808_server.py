@@ -105,6 +105,27 @@ def test_batch_upload_stores_every_location(terminal: Terminal, bus_server: BusS
     )
 
 
+def test_a_sub_packaged_batch_upload_is_reassembled_in_any_order_then_stored(
+    terminal: Terminal, bus_server: BusServer
+) -> None:
+    """A 0x0704 of 12 locations split into 3 packages (分包: header bit 13, total and index), sent 2, 1, 3:
+    each package is acknowledged on receipt, nothing is stored until the message is whole, then all is."""
+    terminal.sign_in()
+    body = jt808.batch_body([loc(m, 34.61 + m / 1000) for m in range(12)], kind=1)
+    third = len(body) // 3 + 1
+    chunks = [body[i : i + third] for i in range(0, len(body), third)]
+    assert len(chunks) == 3
+    first = terminal.serial + 1
+    for index in (2, 1, 3):
+        serial = (first + index - 1) & 0xFFFF
+        header = Header(jt808.BATCH_LOCATION, terminal.phone, serial, terminal.version, package=(3, index))
+        terminal.sock.sendall(jt808.encode(Message(header, chunks[index - 1])))
+        assert terminal.general() == (serial, jt808.BATCH_LOCATION, jt808.OK)
+        stored = positions(bus_server, bus_server.child_bus.id)
+        assert len(stored) == (12 if index == 3 else 0)
+    assert [p[0] for p in stored] == pytest.approx([34.61 + m / 1000 for m in range(12)])
+
+
 def test_location_before_authentication_is_refused(bus_server: BusServer) -> None:
     t = Terminal(bus_server.jt808_port, bus_server.child_bus.device_id)
     serial = t.send(jt808.LOCATION, jt808.location_body(loc(0)))

@@ -118,3 +118,43 @@ def test_each_stored_fix_is_a_position_event_for_the_fan_out(bus_server: BusServ
         )
     engine.dispose()
     assert [(p["vehicle_id"], p["lat"]) for p in payloads] == [(bus.id, pytest.approx(34.61))]
+
+
+def _coords(lat: float, second: int) -> dict[str, object]:
+    return {
+        "timestamp": f"2026-11-18T08:01:{second:02d}Z",
+        "coords": {"latitude": lat, "longitude": 112.41, "speed": 2.0, "heading": 0},
+    }
+
+
+@pytest.mark.parametrize("key", ["locations", "location"])
+def test_fixes_buffered_offline_come_as_one_json_list_and_are_all_stored(
+    bus_server: BusServer, key: str
+) -> None:
+    bus = bus_server.child_bus
+    body = {"device_id": bus.device_id, key: [_coords(34.60 + i / 1000, i) for i in range(3)]}
+    assert httpx.post(f"http://{bus_server.host}/osmand", json=body).status_code == 200
+    rows = stored(bus_server, bus.id)
+    assert [(round(r[0], 3), r[3]) for r in rows] == [
+        (34.6, "2026-11-18T08:01:00"),
+        (34.601, "2026-11-18T08:01:01"),
+        (34.602, "2026-11-18T08:01:02"),
+    ]
+
+
+def test_a_json_list_with_one_bad_fix_is_refused_whole_naming_it(bus_server: BusServer) -> None:
+    bus = bus_server.child_bus
+    bad = {"timestamp": "2026-11-18T08:01:09Z", "coords": {"latitude": 134.0, "longitude": 112.41}}
+    body = {"device_id": bus.device_id, "locations": [_coords(34.6, 0), bad]}
+    response = httpx.post(f"http://{bus_server.host}/osmand", json=body)
+    assert response.status_code == 400
+    assert "locations[1].coords.latitude" in response.json()["detail"]
+    assert stored(bus_server, bus.id) == []  # nothing of the request
+
+
+def test_get_and_post_osmand_have_distinct_operation_ids(bus_server: BusServer) -> None:
+    spec = httpx.get(f"http://{bus_server.host}/api").json()
+    ids = {method: op["operationId"] for method, op in spec["paths"]["/osmand"].items()}
+    assert set(ids) == {"get", "post"} and ids["get"] != ids["post"]
+    every = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(every) == len(set(every))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -13,17 +14,23 @@ from twin.db.engine import async_engine, sync_engine
 from twin.live.fanout import Dropped, Hub
 
 
-def publish(settings: Settings, n: int) -> None:
-    """`n` notification events for the sample school, as any domain would log them."""
+def publish(settings: Settings, n: int, campus: str = "LY01") -> list[int]:
+    """`n` notification events for the sample school (or another campus's), as any domain would log them."""
     engine = sync_engine(settings.db)
+    ids = []
     with engine.begin() as conn:
-        org = conn.execute(text("SELECT org_path::text FROM campuses WHERE code = 'LY01'")).scalar_one()
+        org = conn.execute(
+            text("SELECT org_path::text FROM campuses WHERE code = :c"), {"c": campus}
+        ).scalar_one()
         for i in range(n):
-            conn.execute(
-                text("SELECT twin_live_publish(CAST(:org AS ltree), 'notification', CAST(:p AS jsonb))"),
-                {"org": org, "p": json.dumps({"n": i})},
+            ids.append(
+                conn.execute(
+                    text("SELECT twin_live_publish(CAST(:org AS ltree), 'notification', CAST(:p AS jsonb))"),
+                    {"org": org, "p": json.dumps({"n": i})},
+                ).scalar_one()
             )
     engine.dispose()
+    return ids
 
 
 def claims_of(settings: Settings, username: str) -> TokenClaims:
@@ -77,6 +84,27 @@ async def test_a_stream_from_an_id_replays_the_log_after_it(live_db: Settings) -
         assert stream.snapshot is None
         events = [await stream.next(timeout=5) for _ in range(2)]
         assert [e.message["data"]["n"] for e in events if e] == [1, 2]
+        stream.close()
+    finally:
+        await hub.close()
+        await engine.dispose()
+
+
+async def test_the_bell_wakes_only_the_schools_group_and_other_schools_ids_are_no_gaps(
+    live_db: Settings,
+) -> None:
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings(gap_wait_s=30))
+    try:
+        stream = await hub.open(claims_of(live_db, "leader"), None)
+        foreign = publish(live_db, 5, campus="SIB")  # the sibling school's: the leader's group is not woken
+        await asyncio.sleep(0.5)
+        assert not stream.group.bell.is_set() and set(foreign) <= stream.group.foreign
+        own = publish(live_db, 1)
+        event = await stream.next(timeout=5)
+        assert event is not None and event.id == own[0]
+        # The sibling's ids lie between the cursor and the own event: known foreign, not awaited for 30 s.
+        assert not set(foreign) & set(stream.group.gaps) and not stream.group.foreign
         stream.close()
     finally:
         await hub.close()

@@ -17,6 +17,7 @@ import twin
 from twin.access.tokens import signing_secret
 from twin.api import errors
 from twin.api.deps import CallerCache
+from twin.api.osmand_fastpath import OsmandFastPath
 from twin.api.routers.auth import auth_router
 from twin.api.routers.buses import buses_router
 from twin.api.routers.edits import edits_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats_router())
     app.include_router(ui_router())
     app.add_middleware(CachedTiles)
+    app.add_middleware(OsmandFastPath)
     _mount_docs(app)
     return app
 

@@ -35,6 +35,7 @@ VEHICLES = "(SELECT coalesce(nullif(current_setting('twin.vehicles', true), ''),
 PARENT_VISIBLE = {
     "bus_routes": "id",
     "bus_stops": "route_id",
+    "bus_trips": "route_id",
     "vehicles": "route_id",
     "positions": "vehicle_id",
 }

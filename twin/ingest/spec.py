@@ -78,6 +78,12 @@ LAYERS: tuple[LayerSpec, ...] = (
         refs={"route": ("bus_routes", "route_id")},
     ),
     LayerSpec(
+        "bus_trips",  # the timetable: a departure of the route (minutes after local midnight)
+        None,
+        ("route", "code", "departs_min"),
+        refs={"route": ("bus_routes", "route_id")},
+    ),
+    LayerSpec(
         "people",
         None,
         ("code", "name", "role"),

@@ -7,6 +7,7 @@ same transaction (migration 0011), so what the streams push is exactly what was 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,11 +58,78 @@ def take_event(
     work instead of asking for a rollback.
     """
     policy = policy or load_policy()
+    return _take_found(conn, _registered(conn, source, find_sensor), event, policy, now)
+
+
+def _registered(conn: Connection, source: Source, find_sensor: SensorLookup) -> q.SensorRow:
     sensor = find_sensor(conn, source.device_id)
     if sensor is None or sensor.school_code != source.school_code:
         raise Rejected(
             "unknown_device", f"device {source.device_id!r} is not registered at school {source.school_code}"
         )
+    return sensor
+
+
+def take_events(
+    conn: Connection,
+    events: list[tuple[Source, SensorEvent]],
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+    find_sensor: SensorLookup = q.find_sensor,
+) -> list[Taken | Rejected]:
+    """`take_event` for a batch: the first event of each (sensor, type) without an active alert raises it,
+    in message order; then every other event counts up in one statement (one update per alert, so one live
+    event per alert and batch)."""
+    policy = policy or load_policy()
+    results: list[Taken | Rejected] = [Taken(Outcome.duplicate, None)] * len(events)
+    found: list[tuple[int, q.SensorRow, SensorEvent]] = []
+    for i, (source, event) in enumerate(events):
+        try:
+            found.append((i, _registered(conn, source, find_sensor), event))
+        except Rejected as exc:
+            results[i] = exc
+    active = q.active_pairs(conn, [s.id for _i, s, _e in found]) if found else set()
+    rest = []
+    for i, sensor, event in found:
+        if (sensor.id, event.type) in active:
+            rest.append((i, sensor, event))
+        else:
+            results[i] = _take_found(conn, sensor, event, policy, now)
+            active.add((sensor.id, event.type))
+    for (i, sensor, event), result in zip(rest, _count_up(conn, rest), strict=True):
+        results[i] = result if result is not None else _take_found(conn, sensor, event, policy, now)
+    return results
+
+
+def _count_up(conn: Connection, found: list[tuple[int, q.SensorRow, SensorEvent]]) -> list[Taken | None]:
+    """Repeats counted in one statement, in order; None for an event whose alert was cleared meanwhile."""
+    if not found:
+        return []
+    repeats = q.count_repeats(conn, [(s, e) for _i, s, e in found])
+    first: set[str] = set()
+    undo: Counter[int] = Counter()
+    taken: list[Taken | None] = []
+    for _i, _sensor, event in found:
+        repeat = repeats[event.event_id]
+        if repeat.seen or event.event_id in first:
+            taken.append(Taken(Outcome.duplicate, None))
+        elif repeat.alert_id is None:
+            taken.append(None)
+        elif not repeat.kept:  # another worker kept this id a moment earlier
+            undo[repeat.alert_id] += 1
+            taken.append(Taken(Outcome.duplicate, None))
+        else:
+            taken.append(Taken(Outcome.repeated, repeat.alert_id))
+        first.add(event.event_id)
+    if undo:
+        q.undo_counts(conn, dict(undo))
+    return taken
+
+
+def _take_found(
+    conn: Connection, sensor: q.SensorRow, event: SensorEvent, policy: Policy, now: datetime
+) -> Taken:
     repeat = q.count_repeat_once(conn, sensor, event)
     if repeat.seen:
         return Taken(Outcome.duplicate, None)

@@ -39,7 +39,13 @@ async def start_buses(settings: Settings, secret: str) -> BusIngest:
     engine = owner_engine(settings.db)
     vehicles = VehicleDirectory(engine)
     bus = settings.bus
-    limits = Limits(bus.overspeed_kmh, bus.deviation_m, timedelta(minutes=bus.offline_after_min))
+    limits = Limits(
+        bus.overspeed_kmh,
+        bus.deviation_m,
+        timedelta(minutes=bus.offline_after_min),
+        bus.late_after_min,
+        bus.stop_radius_m,
+    )
     positions = PositionWriter(engine, limits, bus.batch_max)
     positions.start()
     sweeper = asyncio.create_task(_sweep(positions, bus.sweep_every_s), name="bus-offline-sweep")

@@ -9,8 +9,9 @@ queue is full is dropped with a reason; nobody else waits for it.
 
 Ids come from a sequence, so a transaction that started earlier can commit later with a smaller id than
 one already read: a skipped id is awaited (`gap_wait_s`) and read when it appears. A bell that is lost
-costs at most one second: groups also poll. Ids of other jurisdictions look like gaps too, and are
-asked for again until they expire: cheap for a school, more for a county group under a busy province.
+costs at most one second: groups also poll. The bell carries the event's org path (migration 0017): only
+groups whose jurisdiction holds it are woken, and the others note the id as not theirs instead of waiting
+for it as a gap (a lost bell only makes such an id look like a gap until it expires).
 A transaction that ran for longer than `gap_wait_s` before committing its event would be missed by open
 streams (a reconnect's snapshot has it): the alert transactions here take milliseconds.
 """
@@ -25,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from twin.access import Caller, begin_request
@@ -106,11 +108,25 @@ def group_key(caller: Caller) -> tuple[str, int | None]:
 class Group:
     """Members sharing one scope, and the one reader of the log on their behalf."""
 
-    def __init__(self, hub: Hub, key: tuple[str, int | None], cursor: int, gaps: dict[int, float]) -> None:
+    def __init__(
+        self, hub: Hub, key: tuple[str, int | None], cursor: int, gaps: dict[int, float], everything: bool
+    ) -> None:
         self.hub, self.key, self.cursor, self.gaps = hub, key, cursor, gaps
+        self.everything = everything  # rung by every event: the whole territory, or a parent's few buses
+        self.foreign: set[int] = set()  # ids above the cursor the bell said are another jurisdiction's
         self.members: list[Member] = []
         self.bell = asyncio.Event()
         self.task = asyncio.create_task(self._pump(), name=f"live-group-{key}")
+
+    def ring(self, event_id: int | None, path: str | None) -> None:
+        """Wake for an event of this jurisdiction; remember one of another, so it is no gap to wait for."""
+        scope = self.key[0]
+        ours = path is None or path == scope or path.startswith(scope + ".")
+        if ours or event_id is None or self.everything:
+            self.bell.set()
+            return
+        if self.gaps.pop(event_id, None) is None and event_id > self.cursor:
+            self.foreign.add(event_id)
 
     async def _pump(self) -> None:
         while self.members:
@@ -143,8 +159,10 @@ class Group:
             self.gaps.pop(row["id"], None)
             if row["id"] > self.cursor:
                 deadline = now + self.hub.settings.gap_wait_s
-                self.gaps.update(dict.fromkeys(range(self.cursor + 1, row["id"]), deadline))
+                skipped = (i for i in range(self.cursor + 1, row["id"]) if i not in self.foreign)
+                self.gaps.update(dict.fromkeys(skipped, deadline))
                 self.cursor = row["id"]
+        self.foreign = {i for i in self.foreign if i > self.cursor}
         if len(rows) == self.hub.settings.queue_size:
             self.bell.set()  # more to read
         for event in events:
@@ -167,11 +185,17 @@ class Hub:
         conn = await self.engine.connect()
         raw = await conn.get_raw_connection()
         await raw.driver_connection.add_listener(CHANNEL, self._ring)  # type: ignore[union-attr]
+        # LISTEN takes effect at commit, and a session inside a transaction (a fresh connection has one
+        # open since its role was set) gets no notification until it ends: end it.
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
         self._listener = conn
 
-    def _ring(self, *_: Any) -> None:
+    def _ring(self, *args: Any) -> None:
+        """The bell: `<id> <org path>` (ids alone from before migration 0017, or none: ring everyone)."""
+        event_id, path = _bell(str(args[3]) if len(args) > 3 else "")
         for group in self.groups.values():
-            group.bell.set()
+            group.ring(event_id, path)
 
     async def _watchdog(self) -> None:
         """Listen again after the connection dropped; the groups' polling covers the gap meanwhile."""
@@ -233,7 +257,8 @@ class Hub:
         if group is None:
             deadline = time.monotonic() + self.settings.gap_wait_s
             gaps = {i: deadline for i in range(max(window, 0) + 1, after + 1) if i not in seen}
-            group = self.groups[key] = Group(self, key, after, gaps)
+            everything = caller.whole or caller.role is Role.parent
+            group = self.groups[key] = Group(self, key, after, gaps, everything)
         group.members.append(member)
         stream = Stream(self, group, member, snapshot)
         try:
@@ -261,6 +286,14 @@ class Hub:
         held, member.pending = member.pending or [], None
         for row in rows + held:
             member.offer(row)
+
+
+def _bell(payload: str) -> tuple[int | None, str | None]:
+    head, _, path = payload.partition(" ")
+    try:
+        return int(head), path or None
+    except ValueError:
+        return None, None
 
 
 async def _snapshot(conn: AsyncConnection) -> dict[str, Any]:

@@ -21,6 +21,8 @@ class Limits:
     overspeed_kmh: float  # a school bus carrying pupils: 60 km/h off motorways (校车安全管理条例 art. 35)
     deviation_m: float  # farther than this from its route line is a deviation
     offline_after: timedelta  # no fix for this long while in service is "offline"
+    late_after_min: float = 5.0  # at a stop later than the timetable by more than this is "late"
+    stop_radius_m: float = 40.0  # this close to a stop is at the stop
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Watch:
     speeding: bool = False
     offline: bool = False
     last_at: datetime | None = None
+    visit: str | None = None  # the last stop visit judged against the timetable (day/trip/stop)
 
 
 @dataclass(frozen=True)
@@ -82,4 +85,9 @@ def went_offline(watch: Watch, now: datetime, limits: Limits) -> Incident | None
     if watch.last_at is None or watch.offline or now - watch.last_at < limits.offline_after:
         return None
     watch.offline = True
-    return Incident("offline", now, round((now - watch.last_at).total_seconds() / 60, 1))
+    return went_silent(watch.last_at, now)
+
+
+def went_silent(last_at: datetime, now: datetime) -> Incident:
+    """The `offline` incident of a bus whose last fix was at `last_at` (the caller decided it is silent)."""
+    return Incident("offline", now, round((now - last_at).total_seconds() / 60, 1))

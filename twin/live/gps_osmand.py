@@ -2,20 +2,24 @@
 
 Query or form parameters `id`/`deviceid`, `lat`, `lon` (or `location=lat,lon`), `timestamp` (epoch
 seconds, epoch milliseconds when ≥ 2^31, or ISO-8601), `speed` (knots), `bearing`/`heading`; or the JSON
-variant `{"device_id", "location": {"timestamp", "coords": {latitude, longitude, speed (m/s), heading}}}`.
+variant `{"device_id", "location": {"timestamp", "coords": {latitude, longitude, speed (m/s), heading}}}`,
+whose `location` may also be a list, or `locations` a list (fixes buffered while offline).
 Pure: the caller looks the device up.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 KNOT_KMH = 1.852
 MS_KMH = 3.6
+MAX_LOCATIONS = 1000  # per JSON request: a day of one fix a minute and more
 
 
 class BadFix(ValueError):
@@ -101,29 +105,55 @@ def parse_params(params: Mapping[str, Any], now: datetime) -> Fix:
     )
 
 
-def parse_json(body: object, now: datetime) -> Fix:
-    """A fix from the JSON variant (Traccar Client 8+): speed is in m/s there."""
+def parse_json(body: object, now: datetime) -> list[Fix]:
+    """The fixes of the JSON variant (Traccar Client 8+; speed in m/s there): `location` as one object, or
+    a list of them, or `locations` (what a client buffered while offline), all of one `device_id`."""
     if not isinstance(body, dict):
         raise BadFix("the JSON body must be an object with device_id and location")
-    location = body.get("location")
-    if isinstance(location, list) and location:
-        location = location[0]
-    if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
-        raise BadFix("location.coords is required in the JSON variant")
-    coords = location["coords"]
     device = body.get("device_id")
     if device in (None, ""):
         raise BadFix("device_id is required in the JSON variant")
-    speed = _optional("location.coords.speed", coords.get("speed"), -1, 300)
+    found = body.get("locations", body.get("location"))
+    locations = found if isinstance(found, list) else [found]
+    if not locations or len(locations) > MAX_LOCATIONS:
+        raise BadFix(f"give 1 to {MAX_LOCATIONS} locations in one request")
+    return [_location(str(device)[:64], loc, now, f"locations[{i}]") for i, loc in enumerate(locations)]
+
+
+def _location(device: str, location: object, now: datetime, where: str) -> Fix:
+    if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
+        raise BadFix(f"{where}: location.coords is required in the JSON variant")
+    coords = location["coords"]
+    speed = _optional(f"{where}.coords.speed", coords.get("speed"), -1, 300)
     return Fix(
-        str(device)[:64],
+        device,
         parse_time(location.get("timestamp"), now),
-        _number("location.coords.latitude", coords.get("latitude"), -90, 90),
-        _number("location.coords.longitude", coords.get("longitude"), -180, 180),
+        _number(f"{where}.coords.latitude", coords.get("latitude"), -90, 90),
+        _number(f"{where}.coords.longitude", coords.get("longitude"), -180, 180),
         None if speed is None or speed < 0 else speed * MS_KMH,  # -1: unknown on iOS
-        _heading(_optional("location.coords.heading", coords.get("heading"), -1, 360)),
+        _heading(_optional(f"{where}.coords.heading", coords.get("heading"), -1, 360)),
     )
 
 
 def _heading(value: float | None) -> float | None:
     return None if value is None or value < 0 else value  # -1: unknown
+
+
+def parse_request(method: str, content_type: str, query: bytes, body: bytes, now: datetime) -> list[Fix]:
+    """The fixes of one OsmAnd request: JSON body, form body (over the query's parameters), or the query."""
+    if method == "POST" and content_type.startswith("application/json"):
+        try:
+            return parse_json(json.loads(body), now)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadFix(f"the body is not JSON ({exc})") from exc
+    params = _pairs(query)
+    if method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+        params |= _pairs(body)
+    return [parse_params(params, now)]
+
+
+def _pairs(raw: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError as exc:
+        raise BadFix(f"parameters are not UTF-8 ({exc})") from exc

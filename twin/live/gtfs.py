@@ -1,8 +1,9 @@
 """GTFS for the school buses: a static feed (agency, routes, stops, trips, stop times, calendar) and
 GTFS-Realtime VehiclePositions and TripUpdates (gtfs-realtime-bindings), all under the caller's scope.
 
-Each route has one trip a school day, `{route}-AM`, leaving at `FIRST_DEPARTURE`; a stop's time is its
-`scheduled_min` after that. Vehicles run their route's trip.
+Trips come from the timetable (`bus_trips`, migration 0017): each departure of a route is a trip, and a
+stop's time on it is the departure plus the stop's `scheduled_min`. A vehicle runs its route's trip that
+left last before its fix (local time), or the first of the day before any has left.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from google.transit import gtfs_realtime_pb2 as rt
 from sqlalchemy import text
@@ -21,13 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from twin.config import BusSettings
 from twin.live.trips import VehicleEta, vehicle_eta
 
-FIRST_DEPARTURE_MIN = 7 * 60  # 07:00 local
 SCHOOL_BUS = 712  # GTFS extended route type "School Bus"
 TIMEZONE = "Asia/Shanghai"
+LOCAL = ZoneInfo(TIMEZONE)
 
 
-def trip_id(route_code: str) -> str:
-    return f"{route_code}-AM"
+@dataclass(frozen=True)
+class ScheduledTrip:
+    code: str
+    route: str
+    departs_min: int  # after local midnight
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,18 @@ class StaticFeed:
     routes: list[dict[str, Any]]
     stops: list[dict[str, Any]]
     agency: str
+    trips: list[ScheduledTrip] = field(default_factory=list)
+
+
+def current_trip(trips: list[ScheduledTrip], at: datetime) -> ScheduledTrip | None:
+    """The trip of a route a bus seen at `at` runs: the last to have left by then (local), else the first."""
+    if not trips:
+        return None
+    local = at.astimezone(LOCAL)
+    minute = local.hour * 60 + local.minute
+    ordered = sorted(trips, key=lambda t: t.departs_min)
+    left = [t for t in ordered if t.departs_min <= minute]
+    return left[-1] if left else ordered[0]
 
 
 def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
@@ -69,10 +86,7 @@ def static_zip(feed: StaticFeed) -> bytes:
         }
         for r in feed.routes
     ]
-    trips = [
-        {"route_id": r["code"], "service_id": "school_days", "trip_id": trip_id(r["code"])}
-        for r in feed.routes
-    ]
+    trips = [{"route_id": t.route, "service_id": "school_days", "trip_id": t.code} for t in feed.trips]
     stops = [
         {
             "stop_id": s["code"],
@@ -84,13 +98,15 @@ def static_zip(feed: StaticFeed) -> bytes:
     ]
     times = [
         {
-            "trip_id": trip_id(s["route"]),
-            "arrival_time": _hhmmss(FIRST_DEPARTURE_MIN + (s["minute"] or 0)),
-            "departure_time": _hhmmss(FIRST_DEPARTURE_MIN + (s["minute"] or 0)),
+            "trip_id": t.code,
+            "arrival_time": _hhmmss(t.departs_min + (s["minute"] or 0)),
+            "departure_time": _hhmmss(t.departs_min + (s["minute"] or 0)),
             "stop_id": s["code"],
             "stop_sequence": s["sequence"],
         }
+        for t in feed.trips
         for s in feed.stops
+        if s["route"] == t.route
     ]
     calendar = [
         {
@@ -131,7 +147,12 @@ def _header(feed: rt.FeedMessage, now: datetime) -> None:
     feed.header.timestamp = int(now.timestamp())
 
 
-def vehicle_positions(buses: list[dict[str, Any]], etas: dict[int, VehicleEta], now: datetime) -> bytes:
+Timetable = dict[str, list[ScheduledTrip]]  # route code -> its trips
+
+
+def vehicle_positions(
+    buses: list[dict[str, Any]], etas: dict[int, VehicleEta], now: datetime, timetable: Timetable
+) -> bytes:
     feed = rt.FeedMessage()
     _header(feed, now)
     for bus in buses:
@@ -140,8 +161,9 @@ def vehicle_positions(buses: list[dict[str, Any]], etas: dict[int, VehicleEta], 
         entity = feed.entity.add(id=f"vehicle-{bus['id']}")
         vp = entity.vehicle
         vp.vehicle.id, vp.vehicle.label = str(bus["id"]), bus["plate"]
-        if bus["route"]:
-            vp.trip.trip_id, vp.trip.route_id = trip_id(bus["route"]), bus["route"]
+        trip = current_trip(timetable.get(bus["route"], []), bus["time"]) if bus["route"] else None
+        if trip is not None:
+            vp.trip.trip_id, vp.trip.route_id = trip.code, trip.route
         vp.position.latitude, vp.position.longitude = bus["lat"], bus["lon"]
         if bus["speed_kmh"] is not None:
             vp.position.speed = bus["speed_kmh"] / 3.6
@@ -155,15 +177,20 @@ def vehicle_positions(buses: list[dict[str, Any]], etas: dict[int, VehicleEta], 
     return feed.SerializeToString()
 
 
-def trip_updates(buses: list[dict[str, Any]], etas: dict[int, VehicleEta], now: datetime) -> bytes:
+def trip_updates(
+    buses: list[dict[str, Any]], etas: dict[int, VehicleEta], now: datetime, timetable: Timetable
+) -> bytes:
     feed = rt.FeedMessage()
     _header(feed, now)
     for bus in buses:
         eta = etas.get(bus["id"])
-        if not bus["route"] or eta is None or not eta.stops:
+        trip = (
+            current_trip(timetable.get(bus["route"], []), eta.time or now) if bus["route"] and eta else None
+        )
+        if trip is None or eta is None or not eta.stops:
             continue
         tu = feed.entity.add(id=f"trip-{bus['id']}").trip_update
-        tu.trip.trip_id, tu.trip.route_id = trip_id(bus["route"]), bus["route"]
+        tu.trip.trip_id, tu.trip.route_id = trip.code, trip.route
         tu.vehicle.id, tu.vehicle.label = str(bus["id"]), bus["plate"]
         if eta.time is not None:
             tu.timestamp = int(eta.time.timestamp())
@@ -181,10 +208,25 @@ SELECT r.code AS route, s.code, s.name, s.sequence, s.scheduled_min AS minute, S
 """)
 
 
+_TRIPS = text("""
+SELECT t.code, r.code AS route, t.departs_min FROM bus_trips t JOIN bus_routes r ON r.id = t.route_id
+ ORDER BY r.code, t.departs_min, t.code
+""")
+
+
+async def timetable(conn: AsyncConnection) -> Timetable:
+    """The trips the caller may see, by route code."""
+    found: Timetable = {}
+    for r in (await conn.execute(_TRIPS)).mappings():
+        found.setdefault(r["route"], []).append(ScheduledTrip(r["code"], r["route"], r["departs_min"]))
+    return found
+
+
 async def static_feed(conn: AsyncConnection, agency: str) -> StaticFeed:
     routes = [dict(r) for r in (await conn.execute(_ROUTES)).mappings()]
     stops = [dict(r) for r in (await conn.execute(_STOPS)).mappings()]
-    return StaticFeed(routes, stops, agency)
+    trips = [t for ts in (await timetable(conn)).values() for t in ts]
+    return StaticFeed(routes, stops, agency, trips)
 
 
 async def etas(

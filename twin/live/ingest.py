@@ -33,11 +33,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from twin.broker import parse_mqtt_url
 from twin.config import Settings
 from twin.db.engine import sync_engine
-from twin.live.alerts import Clock, SensorLookup, escalate_due, take_event, utc_now
+from twin.live.alerts import Clock, SensorLookup, escalate_due, take_event, take_events, utc_now
 from twin.live.events import (
     NOTIFICATION_FILTER,
     TOPIC_FILTER,
     Rejected,
+    SensorEvent,
+    Source,
     notification_school,
     parse_notification,
     parse_payload,
@@ -148,23 +150,41 @@ def take_notification(conn: Connection, school_code: str, notification: dict[str
 def handle_batch(
     engine: Engine, messages: list[tuple[str, bytes]], now: datetime, stats: IngestStats, sensors: SensorCache
 ) -> list[str]:
-    """Take several messages in one transaction (one commit); outcomes in order. A message the database
-    refuses rolls the batch back, and the batch is then taken one message per transaction."""
-    outcomes: list[str] = []
-    counts: list[str] = []
+    """Take several messages in one transaction (one commit); outcomes in order. Sensor events go through
+    `take_events` (repeats counted set-based); a message the database refuses rolls the batch back, and
+    the batch is then taken one message per transaction."""
     try:
         with engine.connect() as conn, conn.begin():
-            for topic, payload in messages:
-                try:
-                    outcomes.append(_take_one(conn, topic, payload, now, sensors))
-                except Rejected as exc:
-                    log.warning("rejected MQTT message on %s: %s", topic, exc)
-                    outcomes.append(exc.reason)
-            counts = outcomes
+            outcomes = _take_batch(conn, messages, now, sensors)
     except (DataError, IntegrityError):
         return [handle(engine, topic, payload, now, stats) for topic, payload in messages]
-    for outcome in counts:
+    for outcome in outcomes:
         stats.add(outcome)
+    return outcomes
+
+
+def _take_batch(
+    conn: Connection, messages: list[tuple[str, bytes]], now: datetime, sensors: SensorCache
+) -> list[str]:
+    outcomes: list[str] = [""] * len(messages)
+    events: list[tuple[int, Source, SensorEvent]] = []
+    for i, (topic, payload) in enumerate(messages):
+        try:
+            school = notification_school(topic)
+            if school is not None:
+                outcomes[i] = take_notification(conn, school, parse_notification(payload))
+            else:
+                events.append((i, parse_topic(topic), parse_payload(payload)))
+        except Rejected as exc:
+            log.warning("rejected MQTT message on %s: %s", topic, exc)
+            outcomes[i] = exc.reason
+    taken = take_events(conn, [(src, ev) for _i, src, ev in events], now=now, find_sensor=sensors)
+    for (i, _src, _ev), result in zip(events, taken, strict=True):
+        if isinstance(result, Rejected):
+            log.warning("rejected MQTT message on %s: %s", messages[i][0], result)
+            outcomes[i] = result.reason
+        else:
+            outcomes[i] = result.outcome.value
     return outcomes
 
 

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import logging
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from twin.live import jt808
 from twin.live.gps_osmand import Fix
@@ -25,11 +25,17 @@ def auth_code(secret: str, phone: str) -> str:
     return hmac.new(secret.encode(), phone.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+MAX_PACKAGES = 256  # sub-packages of one message (a 0x0704 of 256 × ~1 KB is more than any terminal sends)
+MAX_PENDING = 4  # messages being reassembled at once on one connection; the oldest is given up beyond
+
+
 @dataclass
 class Session:
     vehicle: VehicleRow | None = None
     authenticated: bool = False
     serial: int = 0
+    # (message id, total, serial of package 1) -> {index: body}: sub-packages (分包) until all are there
+    packages: dict[tuple[int, int, int], dict[int, bytes]] = field(default_factory=dict)
 
     def next_serial(self) -> int:
         self.serial = (self.serial + 1) & 0xFFFF
@@ -104,6 +110,11 @@ class Jt808Server:
         return self._reply(session, to, jt808.GENERAL_REPLY, body)
 
     async def _handle(self, session: Session, message: Message) -> bytes | None:
+        if message.header.package is not None:
+            whole = reassemble(session, message)
+            if whole is None:  # more to come: this package is received
+                return self._general(session, message.header, jt808.OK)
+            message = whole
         h = message.header
         if h.message_id == jt808.REGISTER:
             jt808.parse_register(message.body, h.is_2019)
@@ -144,3 +155,28 @@ class Jt808Server:
         except Exception:  # the terminal keeps the fixes and sends them again
             return self._general(session, h, jt808.FAILED)
         return self._general(session, h, jt808.OK)
+
+
+def reassemble(session: Session, message: Message) -> Message | None:
+    """The whole message once its last missing sub-package arrived (in any order), else None.
+
+    Packages of one message carry consecutive serials (JT/T 808 4.4.3), so package 1's serial and the
+    total name the message; the whole message answers with the serial of the package that completed it.
+    """
+    h = message.header
+    assert h.package is not None
+    total, index = h.package
+    if not 1 <= index <= total <= MAX_PACKAGES:
+        raise FrameError("bad_package", f"package {index} of {total} (1 ≤ index ≤ total ≤ {MAX_PACKAGES})")
+    key = (h.message_id, total, (h.serial - index + 1) & 0xFFFF)
+    parts = session.packages.setdefault(key, {})
+    parts[index] = message.body
+    if len(parts) < total:
+        if len(session.packages) > MAX_PENDING:
+            oldest = next(iter(session.packages))
+            log.warning("JT/T 808 sub-packaged message %s given up: incomplete", oldest)
+            del session.packages[oldest]
+        return None
+    del session.packages[key]
+    body = b"".join(parts[i] for i in range(1, total + 1))
+    return Message(replace(h, package=None), body)

@@ -5,9 +5,10 @@ call `twin_live_publish`. Callers await `submit()`: it resolves once the fix's b
 OsmAnd client that is answered 200 can forget the fix, and one that is not will send it again (the primary
 key (vehicle_id, time) makes the repeat a no-op).
 
-Geofence state (inside the campus, off the route, speeding, last fix) is kept per process: a JT/T 808
-terminal stays on one worker for its connection, but OsmAnd fixes of one bus spread over several uvicorn
-workers could report a crossing twice or not at all. One worker (or `twin live jt808` alone) is exact.
+Geofence state (inside the campus, off the route, speeding, offline, last fix) lives in `bus_fence_state`
+(migration 0017): a batch locks the rows of its buses (in vehicle order), checks its fixes against them and
+writes them back in its own transaction, so fixes of one bus spread over several uvicorn workers report a
+crossing exactly once, and a batch that fails changes no state.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from typing import Any
 
 from shapely import wkb
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from twin.config import DatabaseSettings
-from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_offline
+from twin.live.geofence import Fence, Incident, Limits, Watch, check, went_silent
 from twin.live.gps_osmand import Fix
+from twin.live.timetable import Schedule, StopMark, arrival
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class VehicleRow:
     org_path: str
     device_id: str
     fence: Fence = field(default=Fence(None, None), compare=False)
+    schedule: Schedule = field(default=Schedule(), compare=False)
 
 
 class PositionStats:
@@ -54,8 +57,15 @@ class PositionStats:
 
 STATS = PositionStats()
 
+_STOPS = text("""
+SELECT s.route_id, s.sequence, coalesce(s.scheduled_min, 0) AS minute,
+       ST_AsBinary(ST_Transform(s.geom, c.metric_srid)) AS point
+  FROM bus_stops s JOIN bus_routes r ON r.id = s.route_id JOIN campuses c ON c.id = r.campus_id
+ ORDER BY s.route_id, s.sequence
+""")
+_TRIPS = text("SELECT route_id, code, departs_min FROM bus_trips ORDER BY route_id, departs_min")
 _VEHICLES = text("""
-SELECT v.id, v.org_path::text AS org_path, v.device_id, c.metric_srid AS srid,
+SELECT v.id, v.org_path::text AS org_path, v.device_id, v.route_id, c.metric_srid AS srid,
        ST_AsBinary(ST_Transform(c.boundary, c.metric_srid)) AS campus,
        ST_AsBinary(ST_Transform(r.geom, c.metric_srid)) AS route
   FROM vehicles v JOIN campuses c ON c.id = v.campus_id LEFT JOIN bus_routes r ON r.id = v.route_id
@@ -123,10 +133,26 @@ def owner_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(settings.async_url(), pool_size=2, pool_pre_ping=True)
 
 
-def _vehicle(row: Any) -> VehicleRow:
+def _vehicle(row: Any, schedules: dict[int, Schedule]) -> VehicleRow:
     campus = wkb.loads(bytes(row["campus"])) if row["campus"] else None
     route = wkb.loads(bytes(row["route"])) if row["route"] else None
-    return VehicleRow(row["id"], row["org_path"], row["device_id"], Fence(campus, route, row["srid"]))
+    schedule = schedules.get(row["route_id"], Schedule())
+    return VehicleRow(
+        row["id"], row["org_path"], row["device_id"], Fence(campus, route, row["srid"]), schedule
+    )
+
+
+async def _schedules(conn: AsyncConnection) -> dict[int, Schedule]:
+    """Each route's stops (metric) and trips: what `timetable.arrival` judges a fix at a stop against."""
+    stops: dict[int, list[StopMark]] = {}
+    for r in (await conn.execute(_STOPS)).mappings():
+        stops.setdefault(r["route_id"], []).append(
+            StopMark(r["sequence"], r["minute"], wkb.loads(bytes(r["point"])))
+        )
+    trips: dict[int, list[tuple[str, int]]] = {}
+    for r in (await conn.execute(_TRIPS)).mappings():
+        trips.setdefault(r["route_id"], []).append((r["code"], r["departs_min"]))
+    return {k: Schedule(tuple(v), tuple(trips.get(k, []))) for k, v in stops.items()}
 
 
 class VehicleDirectory:
@@ -147,7 +173,8 @@ class VehicleDirectory:
     async def _load(self) -> None:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(_VEHICLES)).mappings().all()
-        self._by_device = {r["device_id"].lstrip("0"): _vehicle(r) for r in rows}
+            schedules = await _schedules(conn)
+        self._by_device = {r["device_id"].lstrip("0"): _vehicle(r, schedules) for r in rows}
         self._loaded = time.monotonic()
 
 
@@ -158,8 +185,6 @@ class PositionWriter:
         self, engine: AsyncEngine, limits: Limits, batch_max: int = 2000, stats: PositionStats = STATS
     ) -> None:
         self.engine, self.limits, self.batch_max, self.stats = engine, limits, batch_max, stats
-        self.watches: dict[int, Watch] = {}
-        self._vehicles: dict[int, VehicleRow] = {}
         self._queue: asyncio.Queue[tuple[VehicleRow, Fix, asyncio.Future[None]]] = asyncio.Queue()
         self._months: set[datetime] = set()
         self._task: asyncio.Task[None] | None = None
@@ -220,7 +245,7 @@ class PositionWriter:
             if months - self._months:
                 await conn.execute(_ENSURE, {"months": sorted(months - self._months)})
             stored = (await conn.execute(_INSERT, params)).one().stored
-            incidents = self._incidents(fixes)
+            incidents = await self._incidents(conn, fixes)
             if incidents:
                 await conn.execute(_INCIDENTS, _incident_params(incidents))
         self._months |= months
@@ -230,30 +255,79 @@ class PositionWriter:
         return int(stored)
 
     async def sweep_offline(self, now: datetime) -> int:
-        """An `offline` incident for each bus silent for `offline_after` (once per silence)."""
-        found: list[tuple[VehicleRow, Fix | None, Incident]] = []
-        for vehicle_id, watch in self.watches.items():
-            incident = went_offline(watch, now, self.limits)
-            vehicle = self._vehicles.get(vehicle_id)
-            if incident is not None and vehicle is not None:
-                found.append((vehicle, None, incident))
-        if found:
-            params = _incident_params(found)
-            async with self.engine.begin() as conn:
-                await conn.execute(_INCIDENTS, params)
-            self.stats.add("incidents", len(found))
+        """An `offline` incident for each bus silent for `offline_after` (once per silence, whichever worker
+        sweeps first: the state row turns offline in the same statement)."""
+        async with self.engine.begin() as conn:
+            silent = (await conn.execute(_GONE_SILENT, {"before": now - self.limits.offline_after})).all()
+            found: list[tuple[VehicleRow, Fix | None, Incident]] = [
+                (VehicleRow(r.vehicle_id, r.org_path, ""), None, went_silent(r.last_at, now)) for r in silent
+            ]
+            if found:
+                await conn.execute(_INCIDENTS, _incident_params(found))
+        self.stats.add("incidents", len(found))
         return len(found)
 
-    def _incidents(
-        self, fixes: list[tuple[VehicleRow, Fix]]
+    async def _incidents(
+        self, conn: AsyncConnection, fixes: list[tuple[VehicleRow, Fix]]
     ) -> list[tuple[VehicleRow, Fix | None, Incident]]:
-        """Geofence checks in time order per bus. The watches move on before the commit: a batch that fails
-        (the fixes then come again) can lose a crossing, never write one twice."""
+        """Geofence checks in time order per bus, against the state rows this transaction holds locked."""
+        ids = sorted({v.id for v, _f in fixes})
+        await conn.execute(_NEW_STATES, {"ids": ids})
+        watches = {r.vehicle_id: _watch(r) for r in await conn.execute(_LOCK_STATES, {"ids": ids})}
         found: list[tuple[VehicleRow, Fix | None, Incident]] = []
         for vehicle, fix in sorted(fixes, key=lambda vf: vf[1].time):
-            watch = self.watches.setdefault(vehicle.id, Watch())
-            self._vehicles[vehicle.id] = vehicle
+            watch = watches[vehicle.id]
             point = vehicle.fence.metric(fix.lon, fix.lat)
+            if watch.last_at is not None and fix.time <= watch.last_at:
+                continue  # an old fix re-sent (a blind-area batch): the present state is newer
             for incident in check(vehicle.fence, watch, fix.time, point, fix.speed_kmh, self.limits):
                 found.append((vehicle, fix, incident))
+            limits = self.limits
+            watch.visit, late = arrival(
+                vehicle.schedule, watch.visit, fix.time, point, limits.stop_radius_m, limits.late_after_min
+            )
+            if late is not None:
+                found.append((vehicle, fix, late))
+        await conn.execute(_SAVE_STATES, _state_params(watches))
         return found
+
+
+def _watch(row: Any) -> Watch:
+    return Watch(row.inside, row.off_route, row.speeding, row.offline, row.last_at, row.stop_visit)
+
+
+def _state_params(watches: dict[int, Watch]) -> dict[str, list[Any]]:
+    return {
+        "ids": list(watches),
+        "inside": [w.inside for w in watches.values()],
+        "off_route": [w.off_route for w in watches.values()],
+        "speeding": [w.speeding for w in watches.values()],
+        "offline": [w.offline for w in watches.values()],
+        "last_at": [w.last_at for w in watches.values()],
+        "visit": [w.visit for w in watches.values()],
+    }
+
+
+_NEW_STATES = text("""
+INSERT INTO bus_fence_state (vehicle_id) SELECT unnest(CAST(:ids AS int[])) ON CONFLICT DO NOTHING
+""")
+# In vehicle order: two workers' batches with the same buses queue up instead of deadlocking.
+_LOCK_STATES = text("""
+SELECT vehicle_id, inside, off_route, speeding, offline, last_at, stop_visit FROM bus_fence_state
+ WHERE vehicle_id = ANY(CAST(:ids AS int[])) ORDER BY vehicle_id FOR UPDATE
+""")
+_SAVE_STATES = text("""
+UPDATE bus_fence_state s SET inside = n.inside, off_route = n.off_route, speeding = n.speeding,
+       offline = n.offline, last_at = n.last_at, stop_visit = n.visit
+  FROM unnest(CAST(:ids AS int[]), CAST(:inside AS bool[]), CAST(:off_route AS bool[]),
+              CAST(:speeding AS bool[]), CAST(:offline AS bool[]), CAST(:last_at AS timestamptz[]),
+              CAST(:visit AS text[]))
+       AS n(vehicle_id, inside, off_route, speeding, offline, last_at, visit)
+ WHERE s.vehicle_id = n.vehicle_id
+""")
+_GONE_SILENT = text("""
+UPDATE bus_fence_state s SET offline = true
+  FROM vehicles v
+ WHERE v.id = s.vehicle_id AND NOT s.offline AND s.last_at < :before
+RETURNING s.vehicle_id, v.org_path::text AS org_path, s.last_at
+""")

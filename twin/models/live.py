@@ -142,6 +142,7 @@ class LiveEvent(Base):
     __tablename__ = "live_events"
     __table_args__ = (
         Index("ix_live_events_org_path", "org_path", postgresql_using="gist"),
+        Index("ix_live_events_at", "at"),  # the retention purge
         CheckConstraint(f"kind IN {LIVE_KINDS}", name="kind_known"),
     )
 
@@ -182,6 +183,24 @@ class BusStop(Versioned, Base):
     geom: Mapped[Any] = geometry("POINT")
 
 
+class BusTrip(Base):
+    """A departure of a route on school days; its stop times are `departs_min` + each stop's offset."""
+
+    __tablename__ = "bus_trips"
+    __table_args__ = school_owned(
+        "bus_trips",
+        UniqueConstraint("route_id", "code"),
+        CheckConstraint("departs_min >= 0 AND departs_min < 2880", name="departs_in_day"),
+        geoms=(),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(always=True), primary_key=True)
+    org_path: Mapped[str] = mapped_column(LTree())
+    route_id: Mapped[int] = mapped_column(ForeignKey("bus_routes.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    departs_min: Mapped[int]  # minutes after local midnight (≥ 1440: after midnight of the next day)
+
+
 class Vehicle(Versioned, Base):
     """A school bus and the terminal that reports its position."""
 
@@ -218,3 +237,16 @@ class Position(Base):
     received_at: Mapped[datetime | None]
     geom: Mapped[Any] = geometry("POINT")
 
+
+class BusFenceState(Base):
+    """What the geofences knew of a bus after its last fix; shared by every worker (written by the owner)."""
+
+    __tablename__ = "bus_fence_state"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True)
+    inside: Mapped[bool | None]
+    off_route: Mapped[bool] = mapped_column(server_default=text("false"))
+    speeding: Mapped[bool] = mapped_column(server_default=text("false"))
+    offline: Mapped[bool] = mapped_column(server_default=text("false"))
+    last_at: Mapped[datetime | None]
+    stop_visit: Mapped[str | None] = mapped_column(String(96))  # day/trip/stop judged for lateness

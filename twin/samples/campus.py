@@ -20,7 +20,7 @@ from twin.samples.hazards import hazard_layer
 from twin.samples.layout import buildings, campus_boundary, campus_outline, grounds, road_graph
 from twin.samples.netbuild import Network
 from twin.samples.networks import build_networks
-from twin.samples.people import bus_routes, people, vehicles
+from twin.samples.people import bus_routes, bus_trips, people, vehicles
 from twin.samples.risks import risk_layers
 from twin.samples.sensors import sensor_layer
 from twin.samples.terrain import Terrain
@@ -97,6 +97,7 @@ def build_local(site: Site, seed: int) -> LocalCampus:
         "grounds": ground_rows,
         "bus_routes": routes,
         "bus_stops": stops,
+        "bus_trips": bus_trips(routes),
         "people": staff.people,
         "guardians": staff.guardians,
         "vehicles": vehicles(site, staff.drivers),

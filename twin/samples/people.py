@@ -142,6 +142,19 @@ def bus_routes() -> tuple[list[Row], list[Row]]:
     return routes, stops
 
 
+# Two runs each school morning: the first collects the early wave, the second the rest (local time).
+DEPARTURES = (("AM", 7 * 60), ("AM2", 7 * 60 + 40))
+
+
+def bus_trips(routes: list[Row]) -> list[Row]:
+    """The timetable: each route's morning departures; its stops' times follow from `scheduled_min`."""
+    return [
+        {"route": r["code"], "code": f"{r['code']}-{name}", "departs_min": minute}
+        for r in routes
+        for name, minute in DEPARTURES
+    ]
+
+
 def people(site: Site, rng: random.Random, stops: list[Row]) -> People:
     """~40 staff and teachers, 6 drivers, 60 students who ride the buses and their parents."""
     p = site.person_prefix

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -14,7 +12,7 @@ from pydantic import BaseModel
 from twin.api.deps import Scoped
 from twin.errors import InvalidInput, NotFound
 from twin.live import gtfs, trips
-from twin.live.gps_osmand import BadFix, Fix, parse_json, parse_params
+from twin.live.gps_osmand import BadFix, parse_request
 from twin.live.positions import STATS, PositionWriter, VehicleDirectory
 from twin.live.queries import visible_buses
 
@@ -39,50 +37,62 @@ class Eta(BaseModel):
     stops: list[StopEta]
 
 
-async def _fix(request: Request, now: datetime) -> Fix:
-    content_type = request.headers.get("content-type", "")
-    params: dict[str, Any] = dict(request.query_params)
-    if request.method == "POST" and content_type.startswith("application/json"):
-        try:
-            return parse_json(json.loads(await request.body()), now)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadFix(f"the body is not JSON ({exc})") from exc
-    if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
-        params |= {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    return parse_params(params, now)
-
-
 async def take_osmand(request: Request) -> None:
+    """Store the request's fixes, or raise InvalidInput saying what was wrong (counted and logged)."""
     state = request.app.state
     try:
-        fix = await _fix(request, datetime.now(UTC))
+        body = await request.body() if request.method == "POST" else b""
+        fixes = parse_request(
+            request.method,
+            request.headers.get("content-type", ""),
+            request.scope.get("query_string", b""),
+            body,
+            datetime.now(UTC),
+        )
     except BadFix as exc:
         STATS.add("osmand_rejected_malformed")
         log.warning("OsmAnd request rejected: %s", exc)
         raise InvalidInput(str(exc)) from exc
     directory: VehicleDirectory = state.vehicles
-    vehicle = await directory.find(fix.device_id)
+    vehicle = await directory.find(fixes[0].device_id)
     if vehicle is None:
         STATS.add("osmand_rejected_unknown_device")
-        log.warning("OsmAnd fix from unknown device %r rejected", fix.device_id)
-        raise InvalidInput(f"device {fix.device_id!r} is not a registered bus terminal")
+        log.warning("OsmAnd fix from unknown device %r rejected", fixes[0].device_id)
+        raise InvalidInput(f"device {fixes[0].device_id!r} is not a registered bus terminal")
     writer: PositionWriter = state.positions
-    await writer.submit(vehicle, [fix])
-    STATS.add("osmand_taken")
+    await writer.submit(vehicle, fixes)
+    STATS.add("osmand_taken", len(fixes))
 
 
 def buses_router() -> APIRouter:
     router = APIRouter(tags=["buses"])
 
-    @router.api_route(
+    # Normally answered before routing (twin.api.osmand_fastpath); these routes document the protocol and
+    # answer what the fast path hands on (malformed requests, unknown devices: a problem+json).
+    osmand = {
+        "response_class": PlainTextResponse,
+        "responses": {400: {"description": "malformed fix or unknown device"}},
+    }
+
+    @router.get(
         "/osmand",
-        methods=["GET", "POST"],
-        response_class=PlainTextResponse,
-        summary="A GPS fix by the OsmAnd protocol (Traccar Client): query, form or JSON; the device id is"
-        " its credential",
-        responses={400: {"description": "malformed fix or unknown device"}},
+        operation_id="osmand_query",
+        summary="A GPS fix by the OsmAnd protocol (Traccar Client) in query parameters; the device id is its"
+        " credential",
+        **osmand,  # type: ignore[arg-type]
     )
-    async def osmand(request: Request) -> PlainTextResponse:
+    async def osmand_get(request: Request) -> PlainTextResponse:
+        await take_osmand(request)
+        return PlainTextResponse("OK")
+
+    @router.post(
+        "/osmand",
+        operation_id="osmand_body",
+        summary="GPS fixes by the OsmAnd protocol: query or form parameters, or the JSON variant (one"
+        " `location`, or a list in `location` / `locations` as buffered offline)",
+        **osmand,  # type: ignore[arg-type]
+    )
+    async def osmand_post(request: Request) -> PlainTextResponse:
         await take_osmand(request)
         return PlainTextResponse("OK")
 
@@ -118,7 +128,8 @@ def buses_router() -> APIRouter:
     async def gtfs_vehicle_positions(request: Request, scoped: Scoped) -> Response:
         buses = await visible_buses(scoped.conn)
         etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
-        return Response(gtfs.vehicle_positions(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
+        trips = await gtfs.timetable(scoped.conn)
+        return Response(gtfs.vehicle_positions(buses, etas, datetime.now(UTC), trips), media_type=PROTOBUF)
 
     @router.get(
         "/gtfs-rt/trip-updates",
@@ -129,6 +140,7 @@ def buses_router() -> APIRouter:
     async def gtfs_trip_updates(request: Request, scoped: Scoped) -> Response:
         buses = await visible_buses(scoped.conn)
         etas = await gtfs.etas(scoped.conn, buses, request.app.state.settings.bus)
-        return Response(gtfs.trip_updates(buses, etas, datetime.now(UTC)), media_type=PROTOBUF)
+        trips = await gtfs.timetable(scoped.conn)
+        return Response(gtfs.trip_updates(buses, etas, datetime.now(UTC), trips), media_type=PROTOBUF)
 
     return router
