@@ -208,7 +208,7 @@ async def _place(
         if campus is None or campus["id"] not in {c["id"] for c in near}:
             where = f"campus {campus['code']}" if campus else "a campus of your jurisdiction"
             raise UnprocessableContent(
-                f"the point ({r.lon}, {r.lat}) is not on {where} (within {ON_CAMPUS_M:.0f} m of its boundary)",
+                f"the point ({r.lon}, {r.lat}) is not on {where} (within {ON_CAMPUS_M:.0f} m of its edge)",
                 field="lon",
             )
         return campus, building, (r.lon, r.lat)
