@@ -35,30 +35,44 @@ def check_resolution(res: int) -> int:
 
 
 def summarise(rows: list[dict[str, Any]], res: int, permutations: int = 999) -> dict[str, Any]:
-    """Cells with Gi* class and their kinds of place; totals by kind of place and by part (no ids)."""
+    """Cells with Gi* class and the kinds of place around them; totals by kind of place and by part.
+
+    Gi* speaks of a cell's neighbourhood (itself and its ring), not of the cell alone: a busy toilet
+    block with quiet surroundings makes the cells around it hot. So each cell names the kinds of place
+    of its neighbourhood (`top_place`), and an incident counts as in a hot spot when it lies in the
+    neighbourhood of a hot cell.
+    """
     cells: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
         cells[h3.latlng_to_cell(r["lat"], r["lon"], res)][r["place_kind"]] += 1
     counts = {cell: sum(kinds.values()) for cell, kinds in cells.items()}
     spots = hotspots.gi_star(counts, permutations=permutations)
-    hot = {s.cell for s in spots if s.spot == hotspots.HOT}
-    features = {
-        s.cell: {
+    hot_area = {n for s in spots if s.spot == hotspots.HOT for n in h3.grid_disk(s.cell, 1)}
+    features = {}
+    for s in spots:
+        around = _around(cells, s.cell)
+        features[s.cell] = {
             "count": s.count,
             "z": s.z,
             "p": s.p,
             "spot": s.spot,
-            "places": dict(cells[s.cell]),
-            "top_place": cells[s.cell].most_common(1)[0][0] if cells[s.cell] else None,
+            "places": dict(cells.get(s.cell, {})),
+            "top_place": around.most_common(1)[0][0] if around else None,
         }
-        for s in spots
-    }
     return {
         **hexbins.feature_collection(features, res=res, method="Getis-Ord Gi* over H3 cells"),
         "total": len(rows),
-        "places": _places(rows, cells, hot),
+        "places": _places(rows, cells, hot_area),
         "people": _people(rows),
     }
+
+
+def _around(cells: dict[str, Counter[str]], cell: str) -> Counter[str]:
+    """Kinds of place in the cell's Gi* neighbourhood (itself and its six neighbours)."""
+    total: Counter[str] = Counter()
+    for n in h3.grid_disk(cell, 1):
+        total.update(cells.get(n, {}))
+    return total
 
 
 async def summarise_async(rows: list[dict[str, Any]], res: int) -> dict[str, Any]:
