@@ -174,3 +174,24 @@ def test_the_record_cannot_be_rewritten(client: TestClient, login: Login, owner:
 def test_school_code_is_the_scope(client: TestClient, login: Login) -> None:
     hot = client.get(f"/incidents/hotspots?org={SCHOOL}", headers=login("sibling"))
     assert hot.status_code == 404
+
+
+def test_lists_filter_by_place_kind_state_and_time(client: TestClient, login: Login) -> None:
+    made = report_as(client, login, place_kind="dormitory", occurred_at="2026-09-01T21:30:00+08:00").json()
+    headers = login("officer")
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/incidents?limit=1000&{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        return {i["id"] for i in response.json()["items"]}
+
+    assert made["id"] in ids("place_kind=dormitory") and made["id"] not in ids("place_kind=toilet")
+    assert made["id"] in ids("since=2026-09-01T00:00:00%2B08:00&until=2026-09-02T00:00:00%2B08:00")
+    assert made["id"] not in ids("since=2026-09-02T00:00:00Z")
+    assert made["id"] in ids("since=2026-09-01T13:00:00&until=2026-09-01T14:00:00")  # no offset: UTC
+    assert made["id"] in ids(f"state=reported&campus={CAMPUS}")
+    bad = client.get("/incidents?since=last-week", headers=headers)
+    assert bad.status_code == 422 and "since" in bad.text
+    kinds = client.get("/incidents/catalogue", headers=headers).json()
+    assert {"toilet", "stairwell"} <= {p["code"] for p in kinds["places"]}
+    assert all(t["source"] for t in kinds["types"])

@@ -39,7 +39,7 @@ class Filter:
 
 
 def _where(f: Filter) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["true"], {}
+    clauses = ["true"]
     if f.scope is not None:
         clauses.append("i.org_path <@ CAST(:scope AS ltree)")
     for name, column in (("campus", "c.code"), ("state", "i.state"), ("type", "i.type")):

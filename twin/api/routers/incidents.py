@@ -6,7 +6,8 @@ school and the levels above (incidents.yaml); parents get 403, another school's 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,8 +23,9 @@ from twin.incidents.statistics import hot_spots
 
 
 def _now(request: Request) -> datetime:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
+    """The app's clock (tests may replace `app.state.clock`, as for the hazard loop)."""
+    now: Callable[[], datetime] = request.app.state.clock
+    return now()
 
 
 def incidents_router() -> APIRouter:
