@@ -108,3 +108,17 @@ def test_statistics_are_not_for_parents_or_crews(client: TestClient, login: Logi
     only = client.get(f"/incidents/hotspots?org={SCHOOL}&place_kind=gate", headers=login("officer"))
     assert only.status_code == 200 and {p["place_kind"] for p in only.json()["places"]} <= {"gate"}
     assert client.get(f"/incidents/hotspots?org={CAMPUS}", headers=login("officer")).status_code == 404
+
+
+def test_incidents_are_a_statistics_topic(
+    client: TestClient, login: Login, planted: tuple[float, float]
+) -> None:
+    response = client.get("/stats/incidents?group_by=school&split=place_kind", headers=login("county"))
+    assert response.status_code == 200, response.text
+    rows = [r for r in response.json()["rows"] if r["code"] == SCHOOL]
+    by_kind = {r["split"]: r["incidents"] for r in rows}
+    assert by_kind["toilet"] >= CLUSTER
+    assert "person_id" not in response.text
+    hot = client.get("/stats/hotspots?topic=incidents&res=10", headers=login("county"))
+    assert hot.status_code == 200, hot.text
+    assert client.get("/stats/incidents", headers=login("parent")).status_code == 403
