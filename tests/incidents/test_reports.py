@@ -64,6 +64,8 @@ def test_who_sees_what(client: TestClient, login: Login) -> None:
         assert detail.status_code == status, (user, detail.text)
         assert detail.headers["content-type"].startswith("application/problem+json")
     assert client.get("/incidents", headers=login("parent")).status_code == 403
+    assert client.get(f"/incidents/{2**40}", headers=login("officer")).status_code == 422
+    assert client.get(f"/incidents/{iid + 10**6}", headers=login("officer")).status_code == 404
     assert report_as(client, login, "parent").status_code == 403
     assert report_as(client, login, "analyst").status_code == 403
     sibling = client.get("/incidents", headers=login("sibling"))

@@ -153,6 +153,7 @@ def test_big_screen_shows_the_past_beside_today(visit: Callable[..., Visit], edi
     assert colours[0] != colours[1], "the past zone is not yet at level 1"
     assert v.page.locator("#map canvas").first.is_visible() and v.page.locator("#tt-past canvas").is_visible()
     assert edited["point"].id in v.page.evaluate("window.timeTravel.points.features.map((f) => f.id)")
+    v.shot("timetravel-bigscreen")
     v.page.click("#tt-close")
     assert v.page.locator("#tt-past").count() == 0
     v.clean(404)  # no deck.json from the scenes work: the big screen's own fallback

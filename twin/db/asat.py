@@ -63,8 +63,7 @@ class AsAt:
 
 
 def _table(name: str) -> Table:
-    table = Base.metadata.tables[name]
-    return table
+    return Base.metadata.tables[name]
 
 
 def _scoped(alias: str, scope: str | None) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -20,6 +20,9 @@ from twin.incidents import IncidentReport, Step, catalogue, detail, listing, mov
 from twin.incidents.hotspots import DEFAULT_RESOLUTION
 from twin.incidents.queries import Filter
 from twin.incidents.statistics import hot_spots
+
+# An id the database can hold (int4): a larger one is a 422 naming the range, not a database error.
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the incident's id")]
 
 
 def _now(request: Request) -> datetime:
@@ -78,11 +81,11 @@ def incidents_router() -> APIRouter:
         return await hot_spots(scoped.conn, scoped.caller, org, f, res)
 
     @router.get("/{incident_id}", summary="One incident with its people by part and its record")
-    async def get_incident(incident_id: int, scoped: Scoped) -> Any:
+    async def get_incident(incident_id: IncidentId, scoped: Scoped) -> Any:
         return await detail(scoped.conn, scoped.caller, incident_id)
 
     @router.post("/{incident_id}/transitions", summary="A follow-up step: {'to': state, 'note'}")
-    async def post_transition(incident_id: int, body: Step, scoped: Scoped) -> Any:
+    async def post_transition(incident_id: IncidentId, body: Step, scoped: Scoped) -> Any:
         return await move(scoped.conn, scoped.caller, incident_id, body)
 
     return router
