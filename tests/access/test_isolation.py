@@ -74,6 +74,7 @@ def fill(path: str, world: w.World, target: str) -> str:
         "version": lambda: 1,
         "org_code": lambda: w.SCHOOLS[target][0],
         "hazard_id": lambda: world.hazards[target],
+        "incident_id": lambda: world.incidents[target],
         "sha256": lambda: world.photos[target],
         "notification_id": lambda: world.notifications[target],
         "inspection_id": lambda: world.inspections[target],

@@ -30,6 +30,7 @@ class World:
     inspections: dict[str, int] = field(default_factory=dict)
     plans: dict[str, int] = field(default_factory=dict)  # "B" -> the school's excavation plan id
     alerts: dict[str, int] = field(default_factory=dict)  # "B" -> an active alert of the school
+    incidents: dict[str, int] = field(default_factory=dict)  # "B" -> a bullying incident of the school
 
 
 ORGS = """
@@ -192,6 +193,14 @@ def _hazard_loop(conn: Connection, world: World, key: str, params: dict[str, obj
             " RETURNING id"
         ),
         {**params, "h": world.hazards[key]},
+    ).scalar_one()
+    world.incidents[key] = conn.execute(
+        text(
+            "INSERT INTO incidents (org_path, campus_id, type, place_kind, occurred_at, reported_at, summary,"
+            " geom) VALUES (CAST(:p AS ltree), :c, 'verbal', 'toilet', now(), now(), 'incident ' || :m,"
+            " ST_SetSRID(ST_MakePoint(:x, 34.606), 4326)) RETURNING id"
+        ),
+        params,
     ).scalar_one()
     world.inspections[key] = conn.execute(
         text(

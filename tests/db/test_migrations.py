@@ -26,6 +26,7 @@ GEOMETRY_TABLES = {
     "risk_points",
     "risk_zones",
     "hazards",
+    "incidents",
     "inspections",
     "sensors",
     "alerts",

@@ -24,6 +24,7 @@ from twin.api.routers.edits import edits_router
 from twin.api.routers.features import features_router
 from twin.api.routers.hazards import hazards_router
 from twin.api.routers.health import health_router
+from twin.api.routers.incidents import incidents_router
 from twin.api.routers.inspections import inspections_router
 from twin.api.routers.live import live_router
 from twin.api.routers.pipes import pipes_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(riskmap_router())
     app.include_router(hazards_router())
     app.include_router(inspections_router())
+    app.include_router(incidents_router())
     app.include_router(pipes_router())
     app.include_router(scenes_router())
     app.include_router(stats_router())

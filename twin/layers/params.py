@@ -26,10 +26,11 @@ from twin.crs import (
     epsg_uri,
     parse_crs,
 )
+from twin.db import asat
 from twin.errors import InvalidInput
 from twin.layers.cql import FilterBuilder, bound, category, parse, storage_geometry, within
 from twin.layers.queries import ItemQuery, Output
-from twin.layers.registry import Collection, collection
+from twin.layers.registry import COLLECTIONS, Collection, collection
 
 Expr = ColumnElement[Any]
 
@@ -42,6 +43,7 @@ ITEMS_PARAMS = (
     "bbox",
     "bbox-crs",
     "datetime",
+    "as-at",
     "properties",
     "sortby",
     "filter",
@@ -154,6 +156,47 @@ def _instant(text: str, end: bool) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+EDIT_TIME = (None, "updated_at")  # collections whose own time, if any, is when a feature's state began
+
+
+def as_at(params: Mapping[str, str], c: Collection) -> datetime | None:
+    """The instant to read a versioned collection at ("as at"), or None for today's features.
+
+    `as-at=<instant>` asks for it on any versioned collection. `datetime=<instant>` asks for it too where
+    the features' own time is the edit time (`updated_at`) or there is none: OGC API Features selects
+    the features whose time intersects `datetime`, and a version's time is the period it was the
+    feature's state, so at one instant exactly one version of each feature that then existed matches.
+    Where the features have a time of their own (a hazard's `found_at`), `datetime` keeps filtering by
+    it, and dates and intervals keep filtering every collection by its time column as before.
+    """
+    if "as-at" in params:
+        if not c.versioned:
+            raise InvalidInput(
+                f"collection {c.id!r} keeps no history; as-at applies to: {_versioned()}", field="as-at"
+            )
+        if "datetime" in params:
+            raise InvalidInput("send as-at or datetime, not both", field="as-at")
+        return _one_instant(params["as-at"], "as-at")
+    text = params.get("datetime")
+    if text is None or not c.versioned or c.temporal_column not in EDIT_TIME:
+        return None
+    if c.temporal_column is None or _is_instant(text):
+        return _one_instant(text, "datetime")
+    return None
+
+
+def _versioned() -> str:
+    return ", ".join(k for k, v in COLLECTIONS.items() if v.versioned)
+
+
+def _is_instant(text: str) -> bool:
+    return "/" not in text and "T" in text.upper()
+
+
+def _one_instant(text: str, name: str) -> datetime:
+    return asat.instant(text, name)
+
+
 def datetime_filter(text: str, c: Collection) -> Expr:
     """An instant, a date (the whole day) or an interval `start/end` with `..` for an open side."""
     if c.temporal_column is None:
@@ -230,7 +273,8 @@ def items_query(params: Mapping[str, str], c: Collection) -> tuple[ItemQuery, Cr
         where.append(bbox(params["bbox"], crs_param(params.get("bbox-crs"), "bbox-crs"), c.geometry))
     elif "bbox-crs" in params:
         raise InvalidInput("bbox-crs needs a bbox", field="bbox-crs")
-    if "datetime" in params:
+    past = as_at(params, c)
+    if "datetime" in params and past is None:
         where.append(datetime_filter(params["datetime"], c))
     if "filter" in params:
         where.append(cql_filter(params, c))
@@ -243,5 +287,6 @@ def items_query(params: Mapping[str, str], c: Collection) -> tuple[ItemQuery, Cr
         limit=integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=integer(params, "offset", 0, 0, 2**31 - 1),
         output=output(spec),
+        as_at=past,
     )
     return query, spec

@@ -55,6 +55,9 @@ class ItemQuery:
     limit: int = 10
     offset: int = 0
     output: Output = field(default_factory=Output)
+    # The past state of the tables the collection reads (twin.db.asat), shadowing them; empty: today.
+    ctes: tuple[Any, ...] = ()
+    as_at: datetime | None = None
 
 
 def scope_filter(c: Collection, caller: Caller) -> list[Expr]:
@@ -101,8 +104,9 @@ def _feature_json_of(collection_id: str, names: tuple[str, ...] | None, out: Out
     return cast(feature, Text)
 
 
-def _matching(c: Collection, where: list[Expr], caller: Caller) -> Select[Any]:
-    return select(literal(1)).select_from(c.from_clause).where(*scope_filter(c, caller), *where)
+def _matching(c: Collection, where: list[Expr], caller: Caller, ctes: tuple[Any, ...]) -> Select[Any]:
+    stmt = select(literal(1)).select_from(c.from_clause).where(*scope_filter(c, caller), *where)
+    return stmt.add_cte(*ctes) if ctes else stmt
 
 
 async def features(conn: AsyncConnection, c: Collection, q: ItemQuery, caller: Caller) -> list[str]:
@@ -115,6 +119,8 @@ async def features(conn: AsyncConnection, c: Collection, q: ItemQuery, caller: C
         .limit(q.limit)
         .offset(q.offset)
     )
+    if q.ctes:
+        stmt = stmt.add_cte(*q.ctes)
     return [str(text) for text in (await conn.execute(stmt)).scalars()]
 
 
@@ -130,10 +136,10 @@ def matched_from_page(offset: int, limit: int, fetched: int) -> int | None:
 
 
 async def number_matched(
-    conn: AsyncConnection, c: Collection, where: list[Expr], caller: Caller
+    conn: AsyncConnection, c: Collection, where: list[Expr], caller: Caller, ctes: tuple[Any, ...] = ()
 ) -> int | None:
     """How many features match, exactly, or None when more than COUNT_CAP do (the count stops there)."""
-    capped = _matching(c, where, caller).limit(COUNT_CAP + 1).subquery()
+    capped = _matching(c, where, caller, ctes).limit(COUNT_CAP + 1).subquery()
     n = int((await conn.execute(select(func.count()).select_from(capped))).scalar_one())
     return None if n > COUNT_CAP else n
 

@@ -51,6 +51,9 @@ class Collection:
     # Collections whose edits change this one's features: their invalidated tiles drop this one's too.
     derived_from: tuple[str, ...] = ()
     extra_hidden: frozenset[str] = field(default_factory=frozenset)
+    # The versioned tables the features are read from, in dependency order: what `as-at` reads the past
+    # of (twin.db.asat). Empty: the collection keeps no history.
+    versioned: tuple[str, ...] = ()
 
     @property
     def from_clause(self) -> FromClause:
@@ -138,6 +141,7 @@ def _entry(
     editable: bool = False,
     source: FromClause | None = None,
     derived_from: tuple[str, ...] = (),
+    versioned: tuple[str, ...] | None = None,
 ) -> Collection:
     return Collection(
         id=id_,
@@ -150,6 +154,7 @@ def _entry(
         editable=editable,
         source=source,
         derived_from=derived_from,
+        versioned=versioned if versioned is not None else (model.__tablename__,) if editable else (),
     )
 
 
@@ -210,6 +215,7 @@ COLLECTIONS: dict[str, Collection] = {
             temporal=None,
             source=_four_colour(),
             derived_from=("risk_zones", "risk_points"),
+            versioned=("risk_zones", "risk_points", "risk_rollup"),
         ),
         _entry(
             "hazards",

@@ -12,6 +12,7 @@ from twin.models.hazards import (
     InspectionPlan,
     Notification,
 )
+from twin.models.incidents import Incident, IncidentTransition
 from twin.models.live import (
     Alert,
     AlertEvent,
@@ -58,6 +59,8 @@ __all__ = [
     "HazardNumber",
     "HazardPhoto",
     "HazardTransition",
+    "Incident",
+    "IncidentTransition",
     "Inspection",
     "InspectionPlan",
     "LiveEvent",

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.access import Caller
+from twin.db.asat import RISK_TABLES, AsAt, with_clause
 from twin.errors import NotFound
 from twin.riskmap.scales import Scale, build_scale, default_scale, shipped
 
@@ -130,26 +131,36 @@ async def regrade(conn: AsyncConnection, path: str) -> int:
 # --- four-colour map and roll-up -------------------------------------------------------------------
 
 
-async def zones(conn: AsyncConnection, path: str) -> list[dict[str, Any]]:
+def _at(sql: str, params: dict[str, Any], past: AsAt | None) -> tuple[Any, dict[str, Any]]:
+    """The statement reading today's tables, or (`past`) the same statement over their state then."""
+    if past is None:
+        return text(sql), params
+    return text(with_clause(RISK_TABLES, past) + sql), {**params, **past.params()}
+
+
+async def zones(conn: AsyncConnection, path: str, past: AsAt | None = None) -> list[dict[str, Any]]:
     """The risk zones below `path` with their roll-up counts (the zone and the points linked to it)."""
     rows = await conn.execute(
-        text(
+        *_at(
             "SELECT z.id, z.code, z.name, z.category, z.level, z.floor, z.org_path::text AS org_path,"
             " b.name AS building, coalesce(r.points, '{0,0,0,0}') AS points,"
             " coalesce(r.zones, '{0,0,0,0}') AS zones, ST_AsGeoJSON(z.geom, 7)::json AS geometry"
             " FROM risk_zones z LEFT JOIN risk_rollup r ON r.key = 'zone:' || z.id"
             " LEFT JOIN buildings b ON b.id = z.building_id"
-            " WHERE z.org_path <@ CAST(:p AS ltree) ORDER BY z.id"
-        ),
-        {"p": path},
+            " WHERE z.org_path <@ CAST(:p AS ltree) ORDER BY z.id",
+            {"p": path},
+            past,
+        )
     )
     return [dict(r._mapping) for r in rows]
 
 
-async def rollup_rows(conn: AsyncConnection, path: str, depth: int) -> list[dict[str, Any]]:
+async def rollup_rows(
+    conn: AsyncConnection, path: str, depth: int, past: AsAt | None = None
+) -> list[dict[str, Any]]:
     """Roll-up rows of the org unit at `path`: its own, its children's and (for a school) its places."""
     rows = await conn.execute(
-        text(
+        *_at(
             "SELECT r.key, r.kind, r.org_path::text AS org_path, r.campus_id, r.building_id, r.floor,"
             " r.zone_id, r.points, r.zones, coalesce(o.code, c.code, b.code, z.code) AS code,"
             " coalesce(o.name, c.name, b.name, z.name) AS name"
@@ -161,9 +172,10 @@ async def rollup_rows(conn: AsyncConnection, path: str, depth: int) -> list[dict
             " WHERE r.org_path <@ CAST(:p AS ltree)"
             " AND (r.kind <> 'org' OR nlevel(r.org_path) <= :depth + 1)"
             " AND (r.kind = 'org' OR nlevel(r.org_path) = :depth)"
-            " ORDER BY r.kind <> 'org', nlevel(r.org_path), r.key"
-        ),
-        {"p": path, "depth": depth},
+            " ORDER BY r.kind <> 'org', nlevel(r.org_path), r.key",
+            {"p": path, "depth": depth},
+            past,
+        )
     )
     return [dict(r._mapping) for r in rows]
 
@@ -189,15 +201,22 @@ _POINTS = (
 )
 
 
-async def count_points(conn: AsyncConnection, path: str, building_id: int | None = None) -> int:
+async def count_points(
+    conn: AsyncConnection, path: str, building_id: int | None = None, past: AsAt | None = None
+) -> int:
     sql = "SELECT count(*) FROM risk_points p WHERE p.org_path <@ CAST(:p AS ltree)"
     if building_id is not None:
         sql += " AND p.building_id = :b"
-    return int((await conn.execute(text(sql), {"p": path, "b": building_id})).scalar_one())
+    return int((await conn.execute(*_at(sql, {"p": path, "b": building_id}, past))).scalar_one())
 
 
 async def risk_points(
-    conn: AsyncConnection, path: str, *, building_id: int | None = None, point_id: int | None = None
+    conn: AsyncConnection,
+    path: str,
+    *,
+    building_id: int | None = None,
+    point_id: int | None = None,
+    past: AsAt | None = None,
 ) -> list[dict[str, Any]]:
     """Risk points below `path` with their place and responsible person, highest level first."""
     where, params = "", {"p": path, "b": building_id, "id": point_id}
@@ -205,7 +224,6 @@ async def risk_points(
         where += " AND p.building_id = :b"
     if point_id is not None:
         where += " AND p.id = :id"
-    rows = await conn.execute(
-        text(_POINTS + where + " ORDER BY coalesce(p.effective_level, 9), p.code"), params
-    )
+    sql = _POINTS + where + " ORDER BY coalesce(p.effective_level, 9), p.code"
+    rows = await conn.execute(*_at(sql, params, past))
     return [dict(r._mapping) for r in rows]

@@ -139,6 +139,21 @@ TOPICS: dict[str, Topic] = {
             time="at",
             per_1000=("incidents",),
         ),
+        Topic(
+            "incidents",
+            "incidents",
+            "Bullying and violence incidents (校园欺凌): reported, confirmed, open, in toilets, stairwells",
+            {
+                "incidents": "count(*)",
+                "confirmed": _count("state IN ('confirmed', 'intervening', 'closed')"),
+                "open": _count("state NOT IN ('closed', 'dismissed')"),
+                "toilet": _count("place_kind = 'toilet'"),
+                "stairwell": _count("place_kind = 'stairwell'"),
+            },
+            splits={"type": "t.type", "place_kind": "t.place_kind"},
+            time="occurred_at",
+            per_1000=("incidents",),
+        ),
     )
 }
 

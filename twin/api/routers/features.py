@@ -17,7 +17,7 @@ from twin.api.deps import Scoped
 from twin.errors import NotFound
 from twin.layers import features as doc
 from twin.layers import params as p
-from twin.layers import queries
+from twin.layers import past, queries
 from twin.layers.registry import COLLECTIONS, collection
 
 
@@ -99,10 +99,11 @@ def features_router() -> APIRouter:
         c = collection(collection_id)
         params = dict(request.query_params)
         query, spec = p.items_query(params, c)
+        query = await past.at_instant(scoped.conn, c, query, scoped.caller)
         found = await queries.features(scoped.conn, c, replace(query, limit=query.limit + 1), scoped.caller)
         matched = queries.matched_from_page(query.offset, query.limit, len(found))
         if matched is None:
-            matched = await queries.number_matched(scoped.conn, c, query.where, scoped.caller)
+            matched = await queries.number_matched(scoped.conn, c, query.where, scoped.caller, query.ctes)
         more = len(found) > query.limit
         found = found[: query.limit]
         url = f"{_base(request)}/collections/{c.id}"

@@ -5,6 +5,7 @@ Thin: parse, call twin.riskmap.service, render. An org code outside the caller's
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,9 +13,19 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from twin.api.deps import Scoped, get_settings
+from twin.db.asat import instant
 from twin.riskmap import cards, controllist, mapimage, service
 
 GEOJSON = "application/geo+json"
+# Time travel: the state as it was at an instant (from the versioned edits; twin.db.asat).
+AsAtParam = Annotated[
+    str | None,
+    Query(alias="datetime", description="RFC 3339 instant: the state as it was then (default: now)"),
+]
+
+
+def _at(text: str | None) -> datetime | None:
+    return instant(text, "datetime") if text is not None else None
 
 
 class AssessIn(BaseModel):
@@ -70,23 +81,30 @@ def riskmap_router() -> APIRouter:
         scoped: Scoped,
         f: Literal["json", "geojson", "png", "svg"] = "json",
         print_: Annotated[Literal["colour", "bw"], Query(alias="print")] = "colour",
+        at: AsAtParam = None,
     ) -> Response:
+        when = _at(at)
         if f in mapimage.FORMATS:
-            image = await service.four_colour_image(scoped.conn, scoped.caller, org_code, f, print_ == "bw")
+            bw = print_ == "bw"
+            image = await service.four_colour_image(scoped.conn, scoped.caller, org_code, f, bw, when)
             return Response(image, media_type=mapimage.FORMATS[f])
-        _, collection = await service.four_colour(scoped.conn, scoped.caller, org_code)
+        _, collection = await service.four_colour(scoped.conn, scoped.caller, org_code, when)
         return JSONResponse(collection, media_type=GEOJSON)
 
     @router.get("/riskmap/{org_code}/rollup", summary="Counts per level and highest level, with children")
-    async def rollup(org_code: str, scoped: Scoped) -> Any:
-        return await service.rollup(scoped.conn, scoped.caller, org_code)
+    async def rollup(org_code: str, scoped: Scoped, at: AsAtParam = None) -> Any:
+        return await service.rollup(scoped.conn, scoped.caller, org_code, _at(at))
 
     @router.get("/riskmap/{org_code}/control-list", summary="The control list (CSV, XLSX, PDF or JSON)")
     async def control_list(
-        org_code: str, request: Request, scoped: Scoped, f: Literal["csv", "xlsx", "pdf", "json"] = "csv"
+        org_code: str,
+        request: Request,
+        scoped: Scoped,
+        f: Literal["csv", "xlsx", "pdf", "json"] = "csv",
+        at: AsAtParam = None,
     ) -> Response:
         limit = get_settings(request).riskmap.max_list_rows
-        cl = await service.control_list(scoped.conn, scoped.caller, org_code, limit)
+        cl = await service.control_list(scoped.conn, scoped.caller, org_code, limit, _at(at))
         if f == "json":
             rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in cl.rows]
             return JSONResponse({"title": cl.title, "rows": rows})
@@ -123,10 +141,11 @@ def riskmap_router() -> APIRouter:
         scoped: Scoped,
         building: int | None = None,
         f: Literal["html", "pdf"] = "html",
+        at: AsAtParam = None,
     ) -> Response:
         limit = get_settings(request).riskmap.max_cards
         sheet, scale = await service.board(
-            scoped.conn, scoped.caller, org_code, _base(request), building, limit
+            scoped.conn, scoped.caller, org_code, _base(request), building, limit, _at(at)
         )
         html = cards.board_html(sheet, scale, str(request.url))
         return (
