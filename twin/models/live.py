@@ -217,4 +217,3 @@ class Position(Base):
     heading: Mapped[float | None]
     received_at: Mapped[datetime | None]
     geom: Mapped[Any] = geometry("POINT")
-
