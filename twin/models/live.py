@@ -217,3 +217,4 @@ class Position(Base):
     heading: Mapped[float | None]
     received_at: Mapped[datetime | None]
     geom: Mapped[Any] = geometry("POINT")
+
