@@ -15,6 +15,7 @@ from twin.api.deps import Scoped
 from twin.errors import InvalidInput, NotFound
 from twin.live import gtfs, trips
 from twin.live.gps_osmand import BadFix, Fix, parse_json, parse_params
+from twin.live.patrols import take_guard_fix
 from twin.live.positions import STATS, PositionWriter, VehicleDirectory
 from twin.live.queries import visible_buses
 
@@ -62,10 +63,15 @@ async def take_osmand(request: Request) -> None:
         raise InvalidInput(str(exc)) from exc
     directory: VehicleDirectory = state.vehicles
     vehicle = await directory.find(fix.device_id)
+    if vehicle is None and await take_guard_fix(state.positions.engine, fix) is not None:
+        STATS.add("osmand_patrol_taken")  # a guard's phone on a patrol round: its visits are stored
+        return
     if vehicle is None:
         STATS.add("osmand_rejected_unknown_device")
         log.warning("OsmAnd fix from unknown device %r rejected", fix.device_id)
-        raise InvalidInput(f"device {fix.device_id!r} is not a registered bus terminal")
+        raise InvalidInput(
+            f"device {fix.device_id!r} is neither a registered bus terminal nor a guard's patrol device"
+        )
     writer: PositionWriter = state.positions
     await writer.submit(vehicle, [fix])
     STATS.add("osmand_taken")
