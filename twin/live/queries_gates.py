@@ -126,12 +126,12 @@ SELECT i.id AS incident_id, i.at AS arrived_at, v.id AS vehicle_id, v.plate, v.c
   LEFT JOIN people t ON t.id = sc.teacher_id
   LEFT JOIN LATERAL (SELECT geom FROM gates WHERE campus_id = c.id ORDER BY id LIMIT 1) g ON true
  WHERE i.kind = 'enter'
-   AND i.at <= CAST(:now AS timestamptz) - make_interval(mins => :grace)
-   AND i.at > CAST(:now AS timestamptz) - make_interval(hours => :window_h)
+   AND i.at <= CAST(:now AS timestamptz) - CAST(:grace AS float8) * interval '1 minute'
+   AND i.at > CAST(:now AS timestamptz) - CAST(:window_h AS float8) * interval '1 hour'
    AND coalesce((SELECT e.direction FROM gate_events e
                   WHERE e.person_id = s.id
-                    AND e.time <= i.at + make_interval(mins => :grace)
-                    AND e.time > i.at - make_interval(hours => :lookback_h)
+                    AND e.time <= i.at + CAST(:grace AS float8) * interval '1 minute'
+                    AND e.time > i.at - CAST(:lookback_h AS float8) * interval '1 hour'
                   ORDER BY e.time DESC LIMIT 1), 'out') <> 'in'
    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.event_id = 'missed_entry:' || i.id || ':' || s.id)
  ORDER BY i.at, s.id
