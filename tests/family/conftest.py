@@ -138,10 +138,11 @@ def _patrol(conn: Connection) -> tuple[int, tuple[int, int, int]]:
         )
     conn.execute(
         text(
-            "INSERT INTO patrol_schedules (org_path, route_id, name, starts, duration_min, tolerance_min)"
-            " SELECT org_path, id, 'Evening', '16:00', 60, 5 FROM patrol_routes WHERE id = :r"
+            "INSERT INTO patrol_schedules"
+            " (org_path, route_id, name, starts, duration_min, tolerance_min, created_at)"
+            " SELECT org_path, id, 'Evening', '16:00', 60, 5, :made FROM patrol_routes WHERE id = :r"
         ),
-        {"r": route},
+        {"r": route, "made": SHIFT_START - timedelta(hours=2)},
     )
     conn.execute(
         text(

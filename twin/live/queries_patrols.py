@@ -97,7 +97,8 @@ async def visits_from_fix(
     return [int(r) for r in (await conn.execute(_FIX_VISITS, params)).scalars()]
 
 
-# One check per checkpoint per shift that began in (since, now], on the schedule's weekdays, local time.
+# One check per checkpoint per shift that began in (since, now] (and since the schedule exists), on the
+# schedule's weekdays, in its local time.
 _PLAN = text("""
 INSERT INTO patrol_checks
        (org_path, schedule_id, checkpoint_id, shift_start, shift_end, due_at, tolerance_min)
@@ -111,6 +112,7 @@ SELECT s.org_path, s.id, cp.id, x.start, x.start + make_interval(mins => s.durat
                              (CAST(:now AS timestamptz) AT TIME ZONE s.tz)::date, interval '1 day') d
        WHERE strpos(s.weekdays, extract(isodow FROM d)::int::text) > 0) x
  WHERE x.start > :since AND x.start <= :now
+   AND x.start >= s.created_at  -- a new schedule does not report the shifts before it as missed
 ON CONFLICT (schedule_id, checkpoint_id, due_at) DO NOTHING
 """)
 
