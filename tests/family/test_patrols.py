@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.family.conftest import CHECKPOINTS, SCHOOL, World, minutes, running_server
+from tests.family.conftest import CHECKPOINTS, SCHOOL, World, minutes, running_server, token
 from twin.config import FamilySettings
 from twin.live.ingest import IngestStats, handle
 from twin.live.patrols import check_patrols
@@ -124,3 +124,53 @@ def test_bad_scans_are_refused_with_nothing_stored(
     assert handle(world.engine, topic, payload, minutes(0), IngestStats()) == reason
     with world.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM patrol_visits")).scalar_one() == 0
+
+
+def test_coverage_per_shift_in_the_api_the_statistics_and_on_the_map(world: World) -> None:
+    _visit_by_tag(world, 1, minutes(2))
+    _visit_by_tag(world, 2, minutes(19))
+    _run(world, minutes(40))  # on time, late, missed
+    with running_server(world.settings) as host:
+        leader = {"Authorization": f"Bearer {token(host, 'leader')}"}
+        sibling = {"Authorization": f"Bearer {token(host, 'sibling')}"}
+        window = {"start": minutes(-60).isoformat(), "end": minutes(120).isoformat()}
+        answer = httpx.get(f"http://{host}/patrols/coverage", params=window, headers=leader).json()
+        assert [(s["route_code"], s["schedule_name"]) for s in answer["shifts"]] == [("P1", "Evening")]
+        shift = answer["shifts"][0]
+        assert (shift["judged"], shift["on_time"], shift["late"], shift["missed"]) == (3, 1, 1, 1)
+        assert shift["on_time_pct"] == pytest.approx(100 / 3, abs=0.05)
+        assert (
+            httpx.get(f"http://{host}/patrols/coverage", params=window, headers=sibling).json()["shifts"]
+            == []
+        )
+        backwards = httpx.get(
+            f"http://{host}/patrols/coverage",
+            params={"start": window["end"], "end": window["start"]},
+            headers=leader,
+        )
+        assert backwards.status_code == 400
+        assert backwards.headers["content-type"].startswith("application/problem+json")
+
+        stats = httpx.get(f"http://{host}/stats/patrols?period=2026-11-24", headers=leader).json()
+        row = next(r for r in stats["rows"] if r["code"] == SCHOOL)
+        assert (row["due"], row["on_time"], row["late"], row["missed"]) == (3, 1, 1, 1)
+        assert row["on_time_pct"] == pytest.approx(100 / 3, abs=0.05)
+
+        items = httpx.get(f"http://{host}/collections/patrol_checkpoints/items", headers=leader).json()
+        assert sorted(f["properties"]["code"] for f in items["features"]) == ["CP1", "CP2", "CP3"]
+        with world.engine.connect() as conn:
+            recent_on_time = conn.execute(
+                text(
+                    "SELECT count(*) FROM patrol_checks WHERE status = 'on_time'"
+                    " AND due_at > now() - interval '7 days'"
+                )
+            ).scalar_one()
+        first = next(f for f in items["features"] if f["properties"]["code"] == "CP1")
+        assert first["properties"]["on_time_7d"] == recent_on_time
+        assert first["geometry"]["coordinates"] == pytest.approx(list(CHECKPOINTS[0]))
+        routes = httpx.get(f"http://{host}/collections/patrol_routes/items", headers=leader).json()
+        assert [f["geometry"]["type"] for f in routes["features"]] == ["LineString"]
+        hidden = httpx.get(f"http://{host}/collections/patrol_checkpoints/items", headers=sibling).json()
+        assert hidden["features"] == []
+        gates = httpx.get(f"http://{host}/collections/gates/items", headers=leader).json()
+        assert sorted(f["properties"]["name"] for f in gates["features"]) == ["North Gate", "South Gate"]

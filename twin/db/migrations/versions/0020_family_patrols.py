@@ -46,6 +46,13 @@ WRITE_GRANTS = {
     "safety_officer": CONFIG,
 }
 CHILDREN = "(SELECT twin_caller_children())"
+# Cached tile layers (twin.layers.tiles): their changes drop the tiles they touch (migration 0012).
+TILED = ("gates", "patrol_routes")
+TILE_EVENTS = {
+    "insert": "NEW TABLE AS changed_new",
+    "update": "OLD TABLE AS changed_old NEW TABLE AS changed_new",
+    "delete": "OLD TABLE AS changed_old",
+}
 
 
 def upgrade() -> None:
@@ -60,6 +67,12 @@ def upgrade() -> None:
     grants += [{"role": r, "table_name": "hazard_requests"} for r in REPORTERS]
     op.bulk_insert(sa.table("write_grants", sa.column("role"), sa.column("table_name")), grants)
     _parent_functions()
+    for table in TILED:
+        for event, transition in TILE_EVENTS.items():
+            op.execute(
+                f"CREATE TRIGGER tiles_changed_{event} AFTER {event.upper()} ON {table} REFERENCING"
+                f" {transition} FOR EACH STATEMENT EXECUTE FUNCTION twin_tiles_changed('geom')"
+            )
     # A parent reads the notifications addressed to them, and their children's gate events as they happen.
     op.execute(
         f"CREATE POLICY person_read ON notifications FOR SELECT TO {ROLES[0]}"
@@ -574,6 +587,9 @@ def _tables() -> None:
 
 
 def downgrade() -> None:
+    for table in TILED:
+        for event in TILE_EVENTS:
+            op.execute(f"DROP TRIGGER IF EXISTS tiles_changed_{event} ON {table}")
     op.execute("DROP POLICY IF EXISTS parent_gate_read ON live_events")
     op.execute("DROP POLICY IF EXISTS person_read ON notifications")
     op.execute("DROP FUNCTION IF EXISTS twin_caller_children()")
