@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Connection, Engine, create_engine, text
 
-from tests.live.conftest import SCHOOL, SIBLING, live_db, live_template, running_server, token
+from tests.layers.test_tiles_maplibre import CHROMIUM, CHROMIUM_ARGS
+from tests.live.conftest import PASSWORD, SCHOOL, SIBLING, live_db, live_template, running_server, token
 from twin.config import Settings
 
 __all__ = ["SCHOOL", "SIBLING", "live_db", "live_template", "running_server", "token"]
@@ -179,3 +181,20 @@ def world(live_db: Settings) -> Iterator[World]:
 
 def minutes(m: float) -> datetime:
     return SHIFT_START + timedelta(minutes=m)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    # Package scope: the sync Playwright loop must be gone before tests elsewhere call asyncio.run.
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page: Page, user: str) -> None:
+    """Through the page's own form, as a person would."""
+    page.fill("#login input[name=username]", user)
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login", state="hidden")
