@@ -49,8 +49,8 @@ def _gates(conn: Connection) -> None:
     conn.execute(
         text(
             f"INSERT INTO gates (org_path, campus_id, code, name, geom) VALUES"
-            f" ({org}, {campus}, 'N', 'North Gate', ST_SetSRID(ST_MakePoint(112.4492, 34.6205), 4326)),"
-            f" ({org}, {campus}, 'S', 'South Gate', ST_SetSRID(ST_MakePoint(112.4492, 34.6180), 4326))"
+            f" ({org}, {campus}, 'GN', 'North Gate', ST_SetSRID(ST_MakePoint(112.4492, 34.6205), 4326)),"
+            f" ({org}, {campus}, 'GS', 'South Gate', ST_SetSRID(ST_MakePoint(112.4492, 34.6180), 4326))"
         )
     )
     conn.execute(
@@ -58,6 +58,7 @@ def _gates(conn: Connection) -> None:
             "INSERT INTO gate_terminals (org_path, gate_id, device_id, method, direction)"
             " SELECT org_path, id, code || '-' || d || '-' || m, m, d FROM gates,"
             " (VALUES ('card', 'in'), ('card', 'out'), ('face', 'both')) AS t(m, d)"
+            " WHERE code IN ('GN', 'GS')"
         )
     )
 
@@ -96,7 +97,7 @@ def _class(conn: Connection, child: int) -> int:
     class_id = _one(
         conn,
         "INSERT INTO school_classes (org_path, code, name, teacher_id)"
-        " SELECT org_path, 'G1-3', '高一(3)班', :t FROM people WHERE id = :t RETURNING id",
+        " SELECT org_path, 'T-BUS', 'the bus class', :t FROM people WHERE id = :t RETURNING id",
         t=teacher,
     )
     # The child and every other student of the child's route are in this class.
@@ -105,6 +106,7 @@ def _class(conn: Connection, child: int) -> int:
             "INSERT INTO class_students (student_id, org_path, class_id)"
             " SELECT s.id, s.org_path, :k FROM people s"
             " WHERE s.role = 'student' AND s.route_id = (SELECT route_id FROM people WHERE id = :c)"
+            " ON CONFLICT (student_id) DO UPDATE SET class_id = EXCLUDED.class_id"
         ),
         {"k": class_id, "c": child},
     )

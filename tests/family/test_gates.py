@@ -36,7 +36,7 @@ def test_a_childs_gate_pass_reaches_their_parents_stream_and_page_only(world: Wo
             parent = token(host, "parent")
             with connect(f"ws://{host}/live/ws?access_token={parent}", open_timeout=10) as client:
                 json.loads(client.recv(timeout=10))  # the snapshot
-                topic = f"campus/{SCHOOL}/gates/N-in-card/events"
+                topic = f"campus/{SCHOOL}/gates/GN-in-card/events"
                 # Another child passes first: the parent must not hear of it.
                 publisher.send(topic, _pass("e-other", "C-OTHER", -20)).wait_for_publish(10)
                 publisher.send(topic, _pass("e-child", "C-CHILD", -18)).wait_for_publish(10)
@@ -69,7 +69,7 @@ def test_a_childs_gate_pass_reaches_their_parents_stream_and_page_only(world: Wo
 
 
 def test_a_redelivered_pass_is_stored_and_told_once(world: World) -> None:
-    topic = f"campus/{SCHOOL}/gates/S-both-face/events"
+    topic = f"campus/{SCHOOL}/gates/GS-both-face/events"
     payload = _pass("e-1", "F-CHILD", 0, direction="out")
     assert handle(world.engine, topic, payload, NOW, IngestStats()) == "gate"
     assert handle(world.engine, topic, payload, NOW, IngestStats()) == "duplicate"
@@ -89,22 +89,22 @@ def test_a_redelivered_pass_is_stored_and_told_once(world: World) -> None:
     [
         (f"campus/{SCHOOL}/gates/NO-SUCH-TERMINAL/events", _pass("x1", "C-CHILD", 0), "unknown_gate"),
         # A terminal of the sample school named under another school's code is unknown there.
-        (f"campus/{SIBLING}/gates/N-in-card/events", _pass("x2", "C-CHILD", 0), "unknown_gate"),
-        (f"campus/{SCHOOL}/gates/N-in-card/events", _pass("x3", "C-NOBODY", 0), "unknown_card"),
+        (f"campus/{SIBLING}/gates/GN-in-card/events", _pass("x2", "C-CHILD", 0), "unknown_gate"),
+        (f"campus/{SCHOOL}/gates/GN-in-card/events", _pass("x3", "C-NOBODY", 0), "unknown_card"),
         (
-            f"campus/{SCHOOL}/gates/N-both-face/events",
+            f"campus/{SCHOOL}/gates/GN-both-face/events",
             _pass("x4", "F-NOBODY", 0, direction="in"),
             "unknown_face",
         ),
         # A face terminal serving both ways needs the direction; a card reader of 'in' cannot say 'out'.
-        (f"campus/{SCHOOL}/gates/N-both-face/events", _pass("x5", "F-CHILD", 0), "malformed"),
-        (f"campus/{SCHOOL}/gates/N-in-card/events", _pass("x6", "C-CHILD", 0, direction="out"), "malformed"),
+        (f"campus/{SCHOOL}/gates/GN-both-face/events", _pass("x5", "F-CHILD", 0), "malformed"),
+        (f"campus/{SCHOOL}/gates/GN-in-card/events", _pass("x6", "C-CHILD", 0, direction="out"), "malformed"),
         (
-            f"campus/{SCHOOL}/gates/N-in-card/events",
+            f"campus/{SCHOOL}/gates/GN-in-card/events",
             b'{"event_id": "x7", "credential": "C-CHILD"}',
             "malformed",
         ),
-        (f"campus/{SCHOOL}/gates/N-in-card/events", b"not json", "malformed"),
+        (f"campus/{SCHOOL}/gates/GN-in-card/events", b"not json", "malformed"),
     ],
 )
 def test_bad_passes_are_refused_with_a_reason_and_nothing_stored(
@@ -126,7 +126,7 @@ def test_a_staff_card_is_stored_without_telling_any_parent(world: World) -> None
                 " SELECT org_path, id, 'card', 'C-STAFF' FROM people WHERE role = 'staff' ORDER BY id LIMIT 1"
             )
         )
-    topic = f"campus/{SCHOOL}/gates/N-in-card/events"
+    topic = f"campus/{SCHOOL}/gates/GN-in-card/events"
     assert handle(world.engine, topic, _pass("s1", "C-STAFF", 0), NOW, IngestStats()) == "gate"
     assert _count(world, "gate_events") == 1
     assert _count(world, "notifications") == 0
@@ -137,7 +137,7 @@ def test_the_ingest_worker_takes_gate_passes_from_the_broker(world: World) -> No
     publisher = Publisher(settings)
     try:
         with running_server(settings):
-            topic = f"campus/{SCHOOL}/gates/N-in-card/events"
+            topic = f"campus/{SCHOOL}/gates/GN-in-card/events"
             publisher.send(topic, _pass("b1", "C-CHILD", 0)).wait_for_publish(10)
             publisher.send(topic, _pass("b1", "C-CHILD", 0)).wait_for_publish(10)  # a device's repeat
             publisher.send(topic, _pass("b2", "C-NOBODY", 0)).wait_for_publish(10)

@@ -10,7 +10,7 @@ from tests.family.conftest import SCHOOL, World, minutes, running_server, sign_i
 from tests.live.conftest import Publisher, streaming
 from twin.live.ingest import IngestStats, handle
 
-TOPIC = f"campus/{SCHOOL}/gates/N-in-card/events"
+TOPIC = f"campus/{SCHOOL}/gates/GN-in-card/events"
 
 
 def _pass(event_id: str, credential: str, minute: float, topic: str = TOPIC) -> tuple[str, bytes]:
@@ -38,7 +38,7 @@ def test_the_parent_page_shows_their_childs_gate_passes_as_they_happen(
                 f"{world.child_name} entered campus at 15:30 through North Gate"
             ]
             publisher.send(*_pass("other", "C-OTHER", 5)).wait_for_publish(10)
-            out = _pass("leaving", "F-CHILD", 10, f"campus/{SCHOOL}/gates/S-both-face/events")
+            out = _pass("leaving", "F-CHILD", 10, f"campus/{SCHOOL}/gates/GS-both-face/events")
             publisher.send(out[0], json.dumps({**json.loads(out[1]), "direction": "out"}).encode())
             page.wait_for_selector("#gate li.pass.out", timeout=15_000)
             assert page.locator("#gate li.pass").all_inner_texts() == [
