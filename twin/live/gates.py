@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 
 from twin.live import queries_gates as q
 from twin.live.events import Rejected
-from twin.live.queries_ingest import publish_live_event
 
 GATE_FILTER = "campus/+/gates/+/events"
 # Titles are written in the schools' time: a parent reads "07:42", not the UTC hour.
@@ -103,12 +102,16 @@ def take_gate_event(conn: Connection, source: GateSource, event: GatePass, now: 
     person = q.find_holder(conn, terminal.org_path, method, event.credential)
     if person is None:
         raise Rejected(f"unknown_{method}", f"no {method} {event.credential!r} is enrolled at this school")
-    if q.insert_gate_event(conn, terminal, person.id, direction, event) is None:
+    notice = _notice(person, direction, terminal, event) if person.role == "student" else None
+    # One statement: the pass, a notification per guardian and the live event (round trips dominate).
+    if not q.store_pass(conn, terminal, person, direction, event, notice, now):
         return "duplicate"
-    if person.role != "student":
-        return "gate"
-    text = title(person.name, direction, event.time, terminal.gate_name)
-    notice = {
+    return "gate"
+
+
+def _notice(person: q.Holder, direction: str, terminal: q.Terminal, event: GatePass) -> dict[str, object]:
+    """What the guardians are told, and what their stream carries."""
+    return {
         "topic": "gate",
         "kind": f"gate_{direction}",
         "student_id": person.id,
@@ -117,9 +120,6 @@ def take_gate_event(conn: Connection, source: GateSource, event: GatePass, now: 
         "gate": terminal.gate_name,
         "gate_code": terminal.gate_code,
         "time": event.time.isoformat(),
-        "title": text,
+        "title": title(person.name, direction, event.time, terminal.gate_name),
         "event_id": event.event_id,
     }
-    q.notify_guardians(conn, person, notice, now)
-    publish_live_event(conn, terminal.org_path, "notification", notice)
-    return "gate"

@@ -62,47 +62,52 @@ def find_holder(conn: Connection, org_path: str, method: str, credential: str) -
     return Holder(**row) if row else None
 
 
-_INSERT = text("""
-INSERT INTO gate_events (org_path, event_id, gate_id, terminal_id, person_id, direction, time)
-VALUES (CAST(:org AS ltree), :event_id, :gate, :terminal, :person, :direction, :time)
-ON CONFLICT (event_id) DO NOTHING RETURNING id
+# The pass, then (a student's, first time only) a notification per guardian and the live event: the
+# notifications and the live event hang off the inserted row, so a redelivery adds nothing.
+_STORE = text("""
+WITH pass AS (
+    INSERT INTO gate_events (org_path, event_id, gate_id, terminal_id, person_id, direction, time)
+    VALUES (CAST(:org AS ltree), :event_id, :gate, :terminal, :person, :direction, :time)
+    ON CONFLICT (event_id) DO NOTHING RETURNING id),
+told AS (
+    INSERT INTO notifications (org_path, school_path, level, person_id, hazard_id, kind, title, body,
+                               created_at)
+    SELECT CAST(:org AS ltree), CAST(:org AS ltree), 'person', g.parent_id, NULL, :kind, :title,
+           CAST(:body AS jsonb), :now
+      FROM guardians g, pass WHERE g.student_id = :person AND CAST(:body AS jsonb) IS NOT NULL
+    RETURNING id),
+live AS (
+    SELECT twin_live_publish(CAST(:org AS ltree), 'notification', CAST(:body AS jsonb)) AS id
+      FROM pass WHERE CAST(:body AS jsonb) IS NOT NULL)
+SELECT (SELECT count(*) FROM pass) AS stored, (SELECT count(*) FROM told) AS told,
+       (SELECT count(*) FROM live) AS live
 """)
 
 
-def insert_gate_event(
-    conn: Connection, terminal: Terminal, person_id: int, direction: str, event: GatePass
-) -> int | None:
-    """The new row's id; None when the event id was taken in before (a redelivery)."""
+def store_pass(
+    conn: Connection,
+    terminal: Terminal,
+    person: Holder,
+    direction: str,
+    event: GatePass,
+    notice: dict[str, Any] | None,
+    now: datetime,
+) -> bool:
+    """Store the pass and tell (when `notice`) the guardians; False when the event id was taken in before."""
     params = {
         "org": terminal.org_path,
         "event_id": event.event_id,
         "gate": terminal.gate_id,
         "terminal": terminal.id,
-        "person": person_id,
+        "person": person.id,
         "direction": direction,
         "time": event.time,
-    }
-    return conn.execute(_INSERT, params).scalar_one_or_none()
-
-
-_NOTIFY_GUARDIANS = text("""
-INSERT INTO notifications (org_path, school_path, level, person_id, hazard_id, kind, title, body, created_at)
-SELECT CAST(:org AS ltree), CAST(:org AS ltree), 'person', g.parent_id, NULL, :kind, :title,
-       CAST(:body AS jsonb), :now
-  FROM guardians g WHERE g.student_id = :student
-""")
-
-
-def notify_guardians(conn: Connection, student: Holder, notice: dict[str, Any], now: datetime) -> None:
-    params = {
-        "org": student.org_path,
-        "kind": notice["kind"],
-        "title": notice["title"],
-        "body": json.dumps(notice, ensure_ascii=False),
+        "kind": notice["kind"] if notice else None,
+        "title": notice["title"] if notice else None,
+        "body": json.dumps(notice, ensure_ascii=False) if notice else None,
         "now": now,
-        "student": student.id,
     }
-    conn.execute(_NOTIFY_GUARDIANS, params)
+    return bool(conn.execute(_STORE, params).one().stored)
 
 
 # --- the missing-entry watch ----------------------------------------------------------------------------
