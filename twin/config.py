@@ -211,6 +211,18 @@ class BusSettings(BaseSettings):
     stop_radius_m: float = 40.0  # a fix this close to a stop of the route is the bus at that stop
 
 
+class FamilySettings(BaseSettings):
+    """Gate access and security patrols: when a missing entry or a missed checkpoint becomes an alert."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_FAMILY_")
+
+    entry_grace_min: float = 15.0  # a child on a bus that reached campus has this long to pass a gate
+    watch_window_h: float = 12.0  # arrivals this recent are watched (a scheduler down for hours catches up)
+    on_campus_lookback_h: float = 16.0  # an entry this long before the arrival still counts as on campus
+    patrol_lookback_h: float = 36.0  # shifts that started this recently are planned and checked
+    watch_batch: int = 500  # alerts raised per run at most; the rest on the next run
+
+
 class Settings(BaseSettings):
     """All settings of one process, read once from the environment."""
 
@@ -227,6 +239,7 @@ class Settings(BaseSettings):
     scenes: SceneSettings = Field(default_factory=SceneSettings)
     stats: StatsSettings = Field(default_factory=StatsSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
+    family: FamilySettings = Field(default_factory=FamilySettings)
 
 
 def _with_driver(url: str, driver: str) -> str:

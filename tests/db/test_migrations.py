@@ -36,6 +36,10 @@ GEOMETRY_TABLES = {
     "feature_versions",
     "excavation_plans",
     "bus_incidents",
+    "gates",
+    "patrol_routes",
+    "patrol_checkpoints",
+    "patrol_visits",
 }
 
 

@@ -27,6 +27,7 @@ from twin.api.routers.health import health_router
 from twin.api.routers.incidents import incidents_router
 from twin.api.routers.inspections import inspections_router
 from twin.api.routers.live import live_router
+from twin.api.routers.patrols import patrols_router
 from twin.api.routers.pipes import pipes_router
 from twin.api.routers.riskmap import riskmap_router
 from twin.api.routers.scenes import scenes_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipes_router())
     app.include_router(scenes_router())
     app.include_router(stats_router())
+    app.include_router(patrols_router())
     app.include_router(ui_router())
     app.add_middleware(CachedTiles)
     app.add_middleware(OsmandFastPath)

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Table, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Numeric,
+    Table,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
 
 from twin.errors import NotFound
 from twin.models import (
@@ -18,8 +28,13 @@ from twin.models import (
     BusRoute,
     BusStop,
     Campus,
+    Gate,
     Hazard,
     Inspection,
+    PatrolCheck,
+    PatrolCheckpoint,
+    PatrolRoute,
+    PatrolVisit,
     PipeNode,
     PipeSegment,
     Position,
@@ -126,6 +141,45 @@ def _four_colour() -> FromClause:
         .select_from(RiskZone)
         .outerjoin(RiskRollup, RiskRollup.key == func.concat("zone:", RiskZone.id))
         .subquery("four_colour")
+    )
+
+
+def _patrol_coverage() -> FromClause:
+    """Checkpoints with how their checks of the last seven days went (巡更 coverage on the map)."""
+    c = PatrolCheck
+    recent = (
+        select(
+            func.count().filter(c.status != "pending").label("due_7d"),
+            func.count().filter(c.status == "on_time").label("on_time_7d"),
+            func.count().filter(c.status == "late").label("late_7d"),
+            func.count().filter(c.status == "missed").label("missed_7d"),
+            func.max(c.visited_at).label("last_visit"),
+        )
+        .where(c.checkpoint_id == PatrolCheckpoint.id, c.due_at > func.now() - text("interval '7 days'"))
+        .lateral("recent")
+    )
+    pct = func.round(cast(100.0 * recent.c.on_time_7d / func.nullif(recent.c.due_7d, 0), Numeric), 1)
+    return (
+        select(
+            PatrolCheckpoint.id,
+            PatrolCheckpoint.org_path,
+            PatrolCheckpoint.route_id,
+            PatrolCheckpoint.sequence,
+            PatrolCheckpoint.code,
+            PatrolCheckpoint.name,
+            PatrolCheckpoint.radius_m,
+            PatrolCheckpoint.offset_min,
+            recent.c.due_7d,
+            recent.c.on_time_7d,
+            recent.c.late_7d,
+            recent.c.missed_7d,
+            pct.label("on_time_pct_7d"),
+            recent.c.last_visit,
+            PatrolCheckpoint.geom,
+        )
+        .select_from(PatrolCheckpoint)
+        .join(recent, literal_column("true"))
+        .subquery("patrol_coverage")
     )
 
 
@@ -246,6 +300,25 @@ COLLECTIONS: dict[str, Collection] = {
             "Point",
             temporal="position_time",
             source=_vehicles_with_position(),
+        ),
+        _entry("gates", "Gates", "Campus gates with card and face terminals (家校)", Gate, "Point"),
+        _entry("patrol_routes", "Patrol routes", "Security patrol rounds (巡更)", PatrolRoute, "LineString"),
+        _entry(
+            "patrol_checkpoints",
+            "Patrol checkpoints",
+            "Checkpoints of the patrol rounds with their coverage over the last seven days",
+            PatrolCheckpoint,
+            "Point",
+            temporal="last_visit",
+            source=_patrol_coverage(),
+        ),
+        _entry(
+            "patrol_visits",
+            "Patrol visits",
+            "Guards at checkpoints (GPS or tag)",
+            PatrolVisit,
+            "Point",
+            temporal="time",
         ),
     )
 }

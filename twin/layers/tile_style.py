@@ -23,6 +23,7 @@ POINT_COLOURS = {
     "alerts": "#FF00FF",
     "bus_stops": "#FFFFFF",
     "vehicles": "#FFD700",
+    "gates": "#2E7D32",
 }
 SOURCE = "campus"
 OTHER = "#9E9E9E"
@@ -37,6 +38,19 @@ def _match(prop: str, colours: dict[Any, str]) -> list[Any]:
 
 def _layer(id_: str, type_: str, source_layer: str, paint: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"id": id_, "type": type_, "source": SOURCE, "source-layer": source_layer, "paint": paint, **extra}
+
+
+def _coverage_layer() -> dict[str, Any]:
+    """Patrol checkpoints coloured by the share of their checks visited on time (grey: none due yet)."""
+    share = ["get", "on_time_pct_7d"]
+    colour = ["case", ["==", share, None], OTHER, ["step", share, "#E02020", 80, "#F5D000", 95, "#2E7D32"]]
+    paint = {
+        "circle-color": colour,
+        "circle-radius": 6,
+        "circle-stroke-color": "#5E35B1",
+        "circle-stroke-width": 2,
+    }
+    return _layer("patrol_checkpoints", "circle", "patrol_checkpoints", paint)
 
 
 def campus_style(tiles_url: str, *, minzoom: int = 0, maxzoom: int = 22) -> dict[str, Any]:
@@ -66,6 +80,12 @@ def campus_style(tiles_url: str, *, minzoom: int = 0, maxzoom: int = 22) -> dict
             },
         ),
         _layer("bus_routes", "line", "bus_routes", {"line-color": "#FFB300", "line-width": 3}),
+        _layer(
+            "patrol_routes",
+            "line",
+            "patrol_routes",
+            {"line-color": "#5E35B1", "line-width": 2, "line-dasharray": [2, 1]},
+        ),
         _layer(
             "pipe_segments",
             "line",
@@ -98,6 +118,7 @@ def campus_style(tiles_url: str, *, minzoom: int = 0, maxzoom: int = 22) -> dict
                 },
             )
         )
+    layers.append(_coverage_layer())
     return {
         "version": 8,
         "name": "Campus Twin",

@@ -28,7 +28,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 MATRIX_SETS: dict[str, int] = {"WebMercatorQuad": 3857, "WorldCRS84Quad": 4326}  # id -> PostGIS SRID
 # Written by writers that never call invalidate() (sensors, bus positions): rendered on every request,
 # their layers appended to the cached ones.
-VOLATILE = frozenset({"vehicles", "alerts"})
+# Patrol checkpoints carry their coverage, which the scheduler changes in another table: never cached.
+VOLATILE = frozenset({"vehicles", "alerts", "patrol_checkpoints", "patrol_visits"})
 WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
 
 

@@ -45,6 +45,9 @@ from twin.live.events import (
     parse_payload,
     parse_topic,
 )
+from twin.live.gate_watch import watch_entries
+from twin.live.gates import GATE_FILTER, gate_source, parse_pass, take_gate_event
+from twin.live.patrols import PATROL_FILTER, check_patrols, parse_scan, scan_source, take_scan
 from twin.live.queries_ingest import (
     SensorRow,
     find_sensor,
@@ -132,6 +135,10 @@ def _take_one(conn: Connection, topic: str, payload: bytes, now: datetime, senso
     school = notification_school(topic)
     if school is not None:
         return take_notification(conn, school, parse_notification(payload))
+    if (gate := gate_source(topic)) is not None:
+        return take_gate_event(conn, gate, parse_pass(payload), now)
+    if (scanner := scan_source(topic)) is not None:
+        return take_scan(conn, scanner, parse_scan(payload))
     taken = take_event(conn, parse_topic(topic), parse_payload(payload), now=now, find_sensor=sensors)
     return taken.outcome.value
 
@@ -255,9 +262,8 @@ class IngestWorker:
             return
         group = self.settings.live.share_group
         options = SubscribeOptions(qos=1)
-        client.subscribe(
-            [(f"$share/{group}/{TOPIC_FILTER}", options), (f"$share/{group}/{NOTIFICATION_FILTER}", options)]
-        )
+        filters = (TOPIC_FILTER, NOTIFICATION_FILTER, GATE_FILTER, PATROL_FILTER)
+        client.subscribe([(f"$share/{group}/{f}", options) for f in filters])
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, _reasons: Any, _p: Any = None) -> None:
         self.subscribed.set()
@@ -310,9 +316,14 @@ class IngestWorker:
                 log.warning("escalation skipped this round: %s", exc)
 
     def escalate(self) -> int:
-        """Fire due escalation timers now, and forget live events past retention; how many timers fired."""
+        """Fire due escalation timers now, and forget live events past retention; how many timers fired.
+
+        Also the watches computed from the database: children missing at the gate, patrol checks.
+        """
         with self.engine.begin() as conn:
             fired = len(escalate_due(conn, self.clock()))
+            watch_entries(conn, self.clock(), self.settings.family)
+            check_patrols(conn, self.clock(), self.settings.family)
             if time.monotonic() - self._purged > PURGE_EVERY_S:  # a scan of the log: not every tick
                 forget_events(conn, self.clock() - timedelta(days=self.settings.live.retention_days))
                 self._purged = time.monotonic()

@@ -14,7 +14,10 @@ from twin.models.live import SENSOR_TYPES, SEVERITIES
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
+# Alerts the scheduler computes from the database rather than a sensor sends (gate watch, patrols).
+DERIVED_TYPES = ("missed_entry", "patrol_missed", "patrol_late")
 SensorType = Literal[SENSOR_TYPES]  # type: ignore[valid-type]
+AlertType = Literal[(*SENSOR_TYPES, *DERIVED_TYPES)]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 
 
@@ -24,7 +27,7 @@ class Sourced(BaseModel):
 
 
 class NotifyRule(Sourced):
-    types: list[SensorType]
+    types: list[AlertType]
     titles: list[str]
 
 

@@ -4,6 +4,7 @@ from twin.models.access import AuditEntry, User, WriteGrant
 from twin.models.activities import BusIncident, Drill, EducationSession
 from twin.models.base import Base
 from twin.models.campus import Building, Campus, CampusRaster, Ground
+from twin.models.family import AccessCredential, ClassStudent, Gate, GateEvent, GateTerminal, SchoolClass
 from twin.models.hazards import (
     Escalation,
     HazardNumber,
@@ -27,7 +28,16 @@ from twin.models.live import (
     Vehicle,
 )
 from twin.models.org import Guardian, OrgUnit, Person
+from twin.models.patrols import (
+    PatrolCheck,
+    PatrolCheckpoint,
+    PatrolDevice,
+    PatrolRoute,
+    PatrolSchedule,
+    PatrolVisit,
+)
 from twin.models.pipes import ExcavationPlan, PipeNode, PipeSegment, ServiceConnection, Valve
+from twin.models.requests import HazardRequest
 from twin.models.risk import Hazard, Inspection, RiskPoint, RiskZone
 from twin.models.riskmap import RiskRollup, RiskScale
 from twin.models.stats import SUMMARY_TABLES
@@ -35,6 +45,7 @@ from twin.models.versions import FeatureVersion
 
 __all__ = [
     "SUMMARY_TABLES",
+    "AccessCredential",
     "Alert",
     "AlertEvent",
     "AlertTimer",
@@ -48,16 +59,21 @@ __all__ = [
     "BusTrip",
     "Campus",
     "CampusRaster",
+    "ClassStudent",
     "Drill",
     "EducationSession",
     "Escalation",
     "ExcavationPlan",
     "FeatureVersion",
+    "Gate",
+    "GateEvent",
+    "GateTerminal",
     "Ground",
     "Guardian",
     "Hazard",
     "HazardNumber",
     "HazardPhoto",
+    "HazardRequest",
     "HazardTransition",
     "Incident",
     "IncidentTransition",
@@ -66,6 +82,12 @@ __all__ = [
     "LiveEvent",
     "Notification",
     "OrgUnit",
+    "PatrolCheck",
+    "PatrolCheckpoint",
+    "PatrolDevice",
+    "PatrolRoute",
+    "PatrolSchedule",
+    "PatrolVisit",
     "Person",
     "PipeNode",
     "PipeSegment",
@@ -74,6 +96,7 @@ __all__ = [
     "RiskRollup",
     "RiskScale",
     "RiskZone",
+    "SchoolClass",
     "Sensor",
     "ServiceConnection",
     "User",

@@ -17,6 +17,7 @@ from twin.ingest.spec import BY_NAME
 from twin.ingest.validate import Row, clean_rows
 from twin.models import Campus
 from twin.samples.activities import seed_activities
+from twin.samples.family import seed_family
 
 if TYPE_CHECKING:
     from twin.samples import SampleFiles
@@ -37,6 +38,7 @@ def load_sample(
         register_dem(conn, files.dem, SAMPLE_CAMPUS, paths or PathSettings())
         school = conn.execute(select(Campus.org_path).where(Campus.code == SAMPLE_CAMPUS)).scalar_one()
         seed_activities(conn, str(school))
+        seed_family(conn, SAMPLE_CAMPUS, str(school))
     return True
 
 

@@ -154,6 +154,21 @@ TOPICS: dict[str, Topic] = {
             time="occurred_at",
             per_1000=("incidents",),
         ),
+        Topic(
+            "patrols",
+            "patrol_checks",
+            "Security patrols (巡更): checkpoints due per shift, visited on time, late or missed",
+            {
+                "due": _count("status <> 'pending'"),
+                "on_time": _count("status = 'on_time'"),
+                "late": _count("status = 'late'"),
+                "missed": _count("status = 'missed'"),
+            },
+            splits={"status": "t.status", "schedule": "t.schedule_id::text"},
+            time="due_at",
+            percent={"on_time_pct": ("on_time", "due")},
+            spatial=False,
+        ),
     )
 }
 

@@ -19,6 +19,7 @@ async function main() {
   visible.forEach(show);
   if (!visible.length) $("buses").append(el("li", {}, "No bus for your child today."));
   fit();
+  await gateHistory();
   liveSocket(onLive);
   window.parentReady = true;
 }
@@ -58,7 +59,30 @@ function fit() {
   if (at.length) map.jumpTo({ center: [at[0].lon, at[0].lat], zoom: 14 });
 }
 
+// Gate passes: "entered / left campus at T through gate G", newest first; the server sends a parent only
+// their own children's (the notifications addressed to them, and the live events of their children).
+const GATE_KINDS = new Set(["gate_in", "gate_out"]);
+const gateSeen = new Set();
+
+async function gateHistory() {
+  const mine = (await getJSON("/notifications?mine=true&limit=20")) || [];
+  const passes = mine.filter((n) => GATE_KINDS.has(n.kind)).map((n) => n.body);
+  passes.reverse().forEach(showPass);
+  if (!passes.length) $("gate").append(el("li", { class: "note empty" }, "No gate pass yet today."));
+}
+
+function showPass(pass) {
+  if (!pass || gateSeen.has(pass.event_id)) return; // the stream may repeat what the history showed
+  gateSeen.add(pass.event_id);
+  $("gate").querySelector(".empty")?.remove();
+  const item = el("li", { class: `pass ${pass.direction}`, "data-student": pass.student_id }, pass.title);
+  $("gate").prepend(item);
+}
+
 function onLive(message) {
+  if (message.type === "event" && message.kind === "notification" && message.data.topic === "gate") {
+    showPass(message.data);
+  }
   $("live").textContent = "Live";
   if (message.type === "snapshot") (message.buses || []).forEach(show);
   if (message.type === "event" && message.kind === "position") {

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from twin.api.deps import Scoped
 from twin.errors import InvalidInput, NotFound
 from twin.live import gtfs, trips
-from twin.live.gps_osmand import BadFix, parse_request
+from twin.live.gps_osmand import BadFix, Fix, parse_request
+from twin.live.patrols import take_guard_fix
 from twin.live.positions import STATS, PositionWriter, VehicleDirectory
 from twin.live.queries import visible_buses
 
@@ -55,13 +57,26 @@ async def take_osmand(request: Request) -> None:
         raise InvalidInput(str(exc)) from exc
     directory: VehicleDirectory = state.vehicles
     vehicle = await directory.find(fixes[0].device_id)
+    if vehicle is None and await _take_guard_fixes(state.positions.engine, fixes):
+        return
     if vehicle is None:
         STATS.add("osmand_rejected_unknown_device")
         log.warning("OsmAnd fix from unknown device %r rejected", fixes[0].device_id)
-        raise InvalidInput(f"device {fixes[0].device_id!r} is not a registered bus terminal")
+        raise InvalidInput(
+            f"device {fixes[0].device_id!r} is neither a registered bus terminal nor a guard's patrol device"
+        )
     writer: PositionWriter = state.positions
     await writer.submit(vehicle, fixes)
     STATS.add("osmand_taken", len(fixes))
+
+
+async def _take_guard_fixes(engine: AsyncEngine, fixes: list[Fix]) -> bool:
+    """A guard's phone on a patrol round: its visits are stored. False: not a guard's device."""
+    for fix in fixes:
+        if await take_guard_fix(engine, fix) is None:
+            return False
+    STATS.add("osmand_patrol_taken", len(fixes))
+    return True
 
 
 def buses_router() -> APIRouter:

@@ -21,12 +21,19 @@ from twin.access.scope import planner_scope
 from twin.api.deps import Scoped, get_settings
 from twin.errors import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
 from twin.models.risk import HAZARD_GRADES, HAZARD_STATES, RISK_CATEGORIES
-from twin.riskmap import escalation, hazards, ledger
+from twin.riskmap import escalation, hazards, idempotency, ledger
 from twin.riskmap import photos as media
 from twin.riskmap import queries_escalation as qe
 from twin.riskmap.transitions import machine
 
 IfMatch = Annotated[str | None, Header(description='ETag of the hazard you decided on: "{id}-{version}"')]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="a key of your choosing (a UUID): a report sent again with it, after its answer was lost,"
+        " answers with the hazard the first one made instead of storing another"
+    ),
+]
 REPORT_TYPES = ("application/json", "multipart/form-data")
 PROBLEM: dict[int | str, dict[str, Any]] = {
     s: {"content": {"application/problem+json": {}}} for s in (400, 401, 403, 404, 409, 412, 422)
@@ -127,6 +134,20 @@ async def _hazard(
     return _hazard_response(row, extra, status, **headers)
 
 
+async def _store_report(
+    request: Request, scoped: Scoped, body: hazards.HazardReport, photos: list[media.Photo], key: str | None
+) -> int:
+    """The new hazard's id; raises KeyTaken (with nothing stored) when a twin request won the key."""
+    media_dir = get_settings(request).paths.media_dir
+    async with scoped.conn.begin_nested():
+        hazard_id = await hazards.report(scoped.conn, scoped.caller, body, photos, clock(request), media_dir)
+        if key is not None and not await idempotency.remember(
+            scoped.conn, scoped.caller.user_id, key, hazard_id
+        ):
+            raise idempotency.KeyTaken(key)  # leaving the block rolls the savepoint back
+    return hazard_id
+
+
 def hazards_router() -> APIRouter:
     router = APIRouter(tags=["hazards"], responses=PROBLEM)
 
@@ -136,11 +157,16 @@ def hazards_router() -> APIRouter:
         summary="Report a hazard (JSON, or a form with photos)",
         openapi_extra=_report_body_doc(),
     )
-    async def report(request: Request, scoped: Scoped) -> Response:
+    async def report(request: Request, scoped: Scoped, idempotency_key: IdempotencyKey = None) -> Response:
+        key = idempotency.checked_key(idempotency_key)
+        if key is not None and (done := await idempotency.earlier(scoped.conn, scoped.caller.user_id, key)):
+            return await _hazard(request, scoped, done, 200, Location=f"/hazards/{done}")
         body, photos = await _report_body(request)
-        hazard_id = await hazards.report(
-            scoped.conn, scoped.caller, body, photos, clock(request), get_settings(request).paths.media_dir
-        )
+        try:
+            hazard_id = await _store_report(request, scoped, body, photos, key)
+        except idempotency.KeyTaken:
+            done = await idempotency.earlier(scoped.conn, scoped.caller.user_id, key or "")
+            return await _hazard(request, scoped, done or 0, 200, Location=f"/hazards/{done}")
         return await _hazard(request, scoped, hazard_id, 201, Location=f"/hazards/{hazard_id}")
 
     @router.get("/hazards", summary="The hazard ledger, filtered and paged (f=json or csv)")

@@ -14,7 +14,7 @@ from twin.config import ROOT
 from twin.errors import NotFound
 
 UI = ROOT / "static" / "ui"
-PAGES = ("bigscreen", "editor", "maintenance", "dashboard", "parent")
+PAGES = ("bigscreen", "editor", "maintenance", "dashboard", "parent", "report")
 
 
 def ui_router() -> APIRouter:
