@@ -45,7 +45,7 @@ def feature_collection(rows: list[dict[str, Any]], columns: list[str], **members
         features.append(
             {"type": "Feature", "id": r.get("code"), "geometry": geometry, "properties": properties}
         )
-    return {"type": "FeatureCollection", **members, "features": features}
+    return {"type": "FeatureCollection", **members, "columns": columns, "features": features}
 
 
 def export(

@@ -112,7 +112,12 @@ def stats_router() -> APIRouter:
         if f in images.FORMATS:
             return _picture(result, f, view, measure)
         if f == "geojson":
-            meta = {"topic": topic, "title": result.topic.title, "group_by": group_by, "period": period}
+            meta = {
+                "topic": topic,
+                "title": result.topic.title,
+                "group_by": group_by,
+                "period": period,
+            }
             return JSONResponse(
                 exports.feature_collection(result.rows, result.columns, **meta, within=within),
                 media_type=GEOJSON,
