@@ -251,3 +251,27 @@ def test_tiles_are_invalidated_after_commit_with_old_and_new_boxes(
     old, new = calls[-1][1]
     assert old == pytest.approx((X + 0.002, 34.602, X + 0.0025, 34.6025))
     assert new == pytest.approx((X_MOVED, 34.602, X_MOVED + 0.0005, 34.6025))
+
+
+def test_risk_points_are_created_beside_others_in_zones(ed: Editing) -> None:
+    """The tiles to drop for a new point include its zone's: that lookup must name the new row only (it
+    once joined every point again and answered 500 once two points sat in zones)."""
+    zone_id = ed.create(feature=zone(code="PZ1")).json()["id"]
+    made = []
+    for n in range(3):
+        point = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [X + 0.00225, 34.60225]},
+            "properties": {
+                "campus": "CA",
+                "code": f"PP{n}",
+                "name": f"valve {n}",
+                "category": "laboratory",
+                "level": 3,
+                "zone_id": zone_id,
+            },
+        }
+        response = ed.create(feature=point, collection="risk_points")
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
+    assert ed.sql("SELECT count(*) FROM risk_points WHERE zone_id = %s", zone_id) == 3

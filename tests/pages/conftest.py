@@ -19,14 +19,63 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import Connection, text
 
 from tests.conftest import sample_database
-from tests.layers.conftest import PASSWORD, SCHOOL, _add_sibling_and_users
+from tests.layers.conftest import PASSWORD, SCHOOL, SIBLING, _add_sibling_and_users
 from tests.layers.test_tiles_maplibre import CHROMIUM, CHROMIUM_ARGS
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.config import LiveSettings, Settings
+from twin.samples.activities import seed_activities
 from twin.services import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+# Boundaries for the sample's province, city and county (the sample stores only the school's), and a
+# second county and a second city with a school each, outside the county analyst's jurisdiction: the
+# dashboard's and the big screen's region maps need shapes, and the role tests need regions not to show.
+BOXES = {
+    "410000": (110.3, 31.3, 116.7, 36.4),
+    "410300": (111.8, 33.6, 112.9, 35.1),
+    "410311": (112.35, 34.55, 112.56, 34.70),
+    SIBLING: (112.50, 34.66, 112.51, 34.67),
+}
+OTHERS = (  # code, name, level, parent, enrolment, box
+    ("410322", "test county", "county", "410300", None, (112.30, 34.70, 112.56, 34.85)),
+    ("4103220001", "test county school 1", "school", "410322", 1500, (112.40, 34.75, 112.41, 34.76)),
+    ("410100", "test city", "city", "410000", None, (113.2, 34.4, 114.2, 35.0)),
+    ("410122", "test city county", "county", "410100", None, (113.5, 34.6, 113.8, 34.8)),
+    ("4101220001", "test city school 1", "school", "410122", 2400, (113.60, 34.70, 113.61, 34.71)),
+)
+STAFF = {"provleader": (Role.leader, "410000"), "cityleader": (Role.leader, "410300")}
+
+
+def _box(box: tuple[float, float, float, float]) -> str:
+    return "ST_Multi(ST_MakeEnvelope({}, {}, {}, {}, 4326))".format(*box)
+
+
+def _regions(conn: Connection) -> None:
+    for code, box in BOXES.items():
+        conn.execute(text(f"UPDATE org_units SET boundary = {_box(box)} WHERE code = :c"), {"c": code})
+    conn.execute(text("UPDATE org_units SET enrolment = 600 WHERE code = :c"), {"c": SIBLING})
+    for code, name, level, parent, enrolment, box in OTHERS:
+        conn.execute(
+            text(
+                "INSERT INTO org_units (code, name, level, parent_id, path, enrolment, boundary)"
+                f" SELECT :code, :name, :level, id, path || CAST(:label AS text), :enrolment, {_box(box)}"
+                " FROM org_units WHERE code = :parent"
+            ),
+            {
+                "code": code,
+                "label": code,
+                "name": name,
+                "level": level,
+                "parent": parent,
+                "enrolment": enrolment,
+            },
+        )
+    seed_activities(conn, "410000")  # drills and sessions for the schools added here
+    for name, (role, org) in STAFF.items():
+        add_user(conn, NewUser(name, role, org, PASSWORD))
 
 
 def _parent(conn: Connection) -> None:
@@ -43,6 +92,7 @@ def pages_db(services: Settings, sample_files: object) -> Iterator[Settings]:
     def extras(conn: Connection) -> None:
         _add_sibling_and_users(conn)
         _parent(conn)
+        _regions(conn)
         conn.execute(text("ANALYZE"))
 
     with sample_database(services, sample_files, extras) as settings:

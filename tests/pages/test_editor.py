@@ -109,3 +109,66 @@ def test_a_parent_opening_the_editor_gets_no_tools_and_no_risks(visit: Callable[
     assert v.page.locator("#tools").is_hidden()
     assert v.page.locator("#feature").is_hidden()
     v.clean()
+
+
+def _delete_and_restore(v: Visit, server: str, collection: str, fid: str, name: str) -> None:
+    """Delete the open feature in the page; it is gone, its history ends in the deletion, Restore brings
+    it back as it was."""
+    auth = {"Authorization": f"Bearer {_token(server, 'officer')}"}
+    v.page.once("dialog", lambda dialog: dialog.accept())
+    v.page.click("#delete")
+    v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Deleted')")
+    assert httpx.get(f"{server}/collections/{collection}/items/{fid}", headers=auth).status_code == 404
+    layer = "points" if collection == "risk_points" else "zones"
+    drawn = v.page.evaluate(f"window.twinData.{layer}.features.map((f) => String(f.id ?? f.properties.id))")
+    assert fid not in drawn  # gone from the map too
+    v.page.click("#history")
+    v.page.wait_for_selector("#versions tr >> nth=1")
+    assert "delete" in v.page.locator("#versions tr").last.inner_text()
+    v.page.locator("#versions tr", has_text="v1").locator("button").click()
+    v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Saved')")
+    back = httpx.get(f"{server}/collections/{collection}/items/{fid}", headers=auth)
+    assert back.status_code == 200 and back.json()["properties"]["name"] == name
+    ops = [
+        x["operation"]
+        for x in httpx.get(f"{server}/collections/{collection}/items/{fid}/versions", headers=auth).json()[
+            "versions"
+        ]
+    ]
+    assert ops[-2:] == ["delete", "restore"]
+
+
+def _grade_and_save(v: Visit, code: str, name: str) -> str:
+    v.page.fill("input[name=code]", code)
+    v.page.fill("input[name=name]", name)
+    v.page.select_option("select[name=method]", "LS")
+    v.page.select_option("select[name=in-L]", "3")
+    v.page.select_option("select[name=in-S]", "4")
+    v.page.click("#assess")
+    v.page.wait_for_selector("#grade .swatch")
+    v.page.click("#save")
+    v.page.wait_for_function("document.getElementById('hint').textContent.startsWith('Saved')")
+    return v.page.inner_text("#feature-title").split()[-1]
+
+
+def test_officer_deletes_a_point_and_a_zone_and_restores_them(
+    visit: Callable[..., Visit], pages_server: str
+) -> None:
+    v = visit("officer", "editor")
+    v.page.wait_for_function("window.editorReady === true", timeout=60_000)
+    v.page.click("#new-point")
+    _click_lonlat(v, 112.4498, 34.6212)
+    point = _grade_and_save(v, "UI-P9", "ladder store")
+    v.page.select_option("select[name=method]", "LEC")  # the lists of /riskmap/scales, with meanings
+    assert "10 — fully expected" in v.page.locator("select[name=in-L]").inner_text()
+    v.page.select_option("select[name=method]", "LS")
+    _delete_and_restore(v, pages_server, "risk_points", point, "ladder store")
+
+    v.page.click("#new-zone")
+    for lon, lat in [(112.4490, 34.6195), (112.4496, 34.6195), (112.4496, 34.6199)]:
+        _click_lonlat(v, lon, lat)
+    v.page.click("#finish")
+    zone = _grade_and_save(v, "UI-Z9", "bike shed")
+    _delete_and_restore(v, pages_server, "risk_zones", zone, "bike shed")
+    v.shot("editor-restored")
+    v.clean()

@@ -10,14 +10,6 @@ import httpx
 from tests.pages.conftest import Visit
 
 
-def test_the_dashboard_stub_says_statistics_are_not_there_yet(visit: Callable[..., Visit]) -> None:
-    v = visit("analyst", "dashboard")
-    v.page.wait_for_function("window.dashboardReady === true", timeout=20_000)
-    assert v.page.locator("#topics li").count() >= 1
-    v.shot("dashboard")
-    v.clean(404)
-
-
 def test_an_unknown_page_is_a_404_naming_the_pages(pages_server: str) -> None:
     response = httpx.get(f"{pages_server}/ui/secret")
     assert response.status_code == 404

@@ -245,3 +245,23 @@ def test_an_export_too_large_is_refused_naming_the_limit(risk_db: Settings) -> N
             assert r.status_code == 400, path
             assert r.headers["content-type"].startswith(PROBLEM)
             assert r.json()["limit"] == 5 and "county or school" in r.json()["detail"]
+
+
+def test_scales_serve_the_yaml_value_lists_the_editor_offers(client: TestClient, login: Login) -> None:
+    from twin.riskmap.scales import catalogue
+
+    body = client.get("/riskmap/scales", headers=login("officer")).json()
+    data = catalogue()
+    for factor in ("L", "E", "C"):
+        assert [e["value"] for e in body["LEC"][factor]] == [e["value"] for e in data["lec"][factor]]
+    assert [e["value"] for e in body["LS"]["S"]] == data["ls"]["S"]
+    assert body["default_scheme"] in body["schemes"] and "fire" in body["categories"]
+    # every listed value is accepted by the assessment, and a value off the list is not
+    one = {f: body["LEC"][f][0]["value"] for f in ("L", "E", "C")}
+    assert (
+        client.post("/risk/assess", json={"method": "LEC", **one}, headers=login("officer")).status_code
+        == 200
+    )
+    off = client.post("/risk/assess", json={"method": "LEC", **one, "L": 7}, headers=login("officer"))
+    assert off.status_code == 400
+    assert client.get("/riskmap/scales").status_code == 401

@@ -138,7 +138,10 @@ def bbox_columns(c: Collection) -> list[ColumnElement[Any]]:
     if "zone_id" in c.table.c:
         # A risk point colours its zone on the four-colour map: the tiles to drop are the whole zone's.
         zones = collection("risk_zones").table
-        zone = select(zones.c.geom).where(zones.c.id == c.table.c.zone_id).scalar_subquery()
+        # The owning row named literally: in INSERT … RETURNING SQLAlchemy does not correlate a subquery
+        # and would join risk_points again (more than one row).
+        owner_zone = literal_column(f"{c.table.name}.zone_id")
+        zone = select(zones.c.geom).where(zones.c.id == owner_zone).scalar_subquery()
         g = func.coalesce(func.ST_Collect(g, zone), g)
     return [func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g), func.ST_YMax(g)]
 

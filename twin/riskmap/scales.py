@@ -296,6 +296,30 @@ def default_scale() -> Scale:
     return shipped()[catalogue()["default_scheme"]]
 
 
+def allowed_values() -> dict[str, Any]:
+    """What an assessor may pick, as scales.yaml gives it: LEC and LS values (with their meanings),
+    the schemes and their level palettes. The same for every org unit: schemes differ in bands only."""
+    data = catalogue()
+    lec = {k: [{"value": e["value"], "en": e["en"], "zh": e["zh"]} for e in data["lec"][k]] for k in "LEC"}
+    return {
+        "LEC": {**lec, "formula": "D = L × E × C", "source": data["lec"]["source"]},
+        "LS": {
+            **{k: [{"value": v} for v in data["ls"][k]] for k in ("L", "S")},
+            "formula": "R = L × S",
+            "source": data["ls"]["source"],
+        },
+        "default_scheme": data["default_scheme"],
+        "schemes": {
+            name: {
+                "title": s["title"],
+                "status": s["status"],
+                "levels": data["levels"][s["levels"]]["entries"],
+            }
+            for name, s in data["schemes"].items()
+        },
+    }
+
+
 def scheme_names() -> tuple[str, ...]:
     return tuple(catalogue()["schemes"])
 

@@ -12,6 +12,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.geometry
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -32,6 +33,19 @@ def to_frame(rows: list[dict[str, Any]], columns: list[str]) -> gpd.GeoDataFrame
     data = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
     wkb = [bytes(r["geom"]) if r.get("geom") is not None else None for r in rows]
     return gpd.GeoDataFrame(data, geometry=shapely.from_wkb(wkb), crs="EPSG:4326")
+
+
+def feature_collection(rows: list[dict[str, Any]], columns: list[str], **members: Any) -> dict[str, Any]:
+    """Rows as GeoJSON features (the group's boundary, null where none is stored) for a web map."""
+    features = []
+    for r in rows:
+        wkb = r.get("geom")
+        geometry = shapely.geometry.mapping(shapely.from_wkb(bytes(wkb))) if wkb is not None else None
+        properties = {c: r.get(c) for c in columns}
+        features.append(
+            {"type": "Feature", "id": r.get("code"), "geometry": geometry, "properties": properties}
+        )
+    return {"type": "FeatureCollection", **members, "columns": columns, "features": features}
 
 
 def export(

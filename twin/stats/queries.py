@@ -139,6 +139,13 @@ async def fetch_stats(conn: AsyncConnection, req: StatsRequest) -> list[dict[str
     return [with_rates(req.topic, dict(r)) for r in rows]
 
 
+async def unit_path(conn: AsyncConnection, code: str) -> str | None:
+    """The org path of the unit `code` (org_units is not school-owned: callers check the scope)."""
+    query = text("SELECT path::text FROM org_units WHERE code = :code")
+    path = (await conn.execute(query, {"code": code})).scalar_one_or_none()
+    return None if path is None else str(path)
+
+
 def with_rates(topic: Topic, row: dict[str, Any]) -> dict[str, Any]:
     """Rates per 1,000 students and percentages; None where the denominator is unknown or zero."""
     enrolment = row.get("enrolment")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from twin.access.roles import Role
 from twin.access.scope import Caller, planner_scope
 from twin.config import StatsSettings
-from twin.errors import Forbidden, InvalidInput
+from twin.errors import Forbidden, InvalidInput, NotFound
 from twin.stats import hexbins as hx
 from twin.stats import hotspots as hs
 from twin.stats import queries as q
@@ -31,6 +31,7 @@ class Query:
     period: str | None = None
     per: str | None = None
     split: str | None = None
+    within: str | None = None  # an org unit's code: count and name only the units under it
 
 
 @dataclass
@@ -47,9 +48,16 @@ def check_reader(caller: Caller) -> None:
 
 
 def build_request(
-    caller: Caller, query: Query, now: datetime, settings: StatsSettings, *, geometry: bool = False
+    caller: Caller,
+    query: Query,
+    now: datetime,
+    settings: StatsSettings,
+    *,
+    geometry: bool = False,
+    within_path: str | None = None,
 ) -> q.StatsRequest:
-    """The SQL-level request: names checked against the topic, scope from the caller."""
+    """The SQL-level request: names checked against the topic, scope from the caller (narrowed to
+    `within_path`, already checked to lie in the caller's jurisdiction)."""
     check_reader(caller)
     t = topic(query.topic)
     if query.group_by not in q.GROUPS:
@@ -63,8 +71,8 @@ def build_request(
     return q.StatsRequest(
         topic=t,
         group_by=query.group_by,
-        unit_scope=caller.org_path,
-        fact_scope=planner_scope(caller),
+        unit_scope=within_path or caller.org_path,
+        fact_scope=within_path or planner_scope(caller),
         now=now,
         timezone=settings.timezone,
         period=parse_period(query.period),
@@ -93,9 +101,23 @@ async def statistic(
     geometry: bool = False,
 ) -> Result:
     """One statistic's rows for the caller's jurisdiction, grouped as asked."""
-    req = build_request(caller, query, now, settings, geometry=geometry)
+    within_path = await _within(conn, caller, query.within)
+    req = build_request(caller, query, now, settings, geometry=geometry, within_path=within_path)
     rows = await q.fetch_stats(conn, req)
     return Result(req.topic, query, rows, columns_for(req, query))
+
+
+async def _within(conn: AsyncConnection, caller: Caller, code: str | None) -> str | None:
+    """The path of org unit `code` when it lies in the caller's jurisdiction; 404 as if absent otherwise."""
+    if code is None:
+        return None
+    path = await q.unit_path(conn, code)
+    inside = path is not None and (
+        caller.whole or path == caller.org_path or path.startswith(caller.org_path + ".")
+    )
+    if path is None or not inside:
+        raise NotFound(f"within: no org unit {code!r} in your jurisdiction")
+    return path
 
 
 def _spatial_topic(name: str) -> Topic:

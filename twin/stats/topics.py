@@ -173,6 +173,22 @@ TOPICS: dict[str, Topic] = {
 }
 
 
+def describe() -> list[dict[str, object]]:
+    """Each topic as a page needs it: its measures, rates, splits and whether a period applies."""
+    return [
+        {
+            "name": t.name,
+            "title": t.title,
+            "measures": list(t.measures),
+            "columns": t.columns,
+            "splits": list(t.splits),
+            "periods": t.time is not None,
+            "spatial": t.spatial,
+        }
+        for t in TOPICS.values()
+    ]
+
+
 def topic(name: str) -> Topic:
     """The topic called `name`, or a 404-style refusal naming the topics there are."""
     if name not in TOPICS:

@@ -3,18 +3,15 @@
 import { api, el, getJSON, problem, signedIn } from "../common/api.js";
 import { EMPTY, campusMap, firstCampus } from "../common/map.js";
 
-// The value lists an assessor may pick (twin/riskmap/scales.yaml); the server checks them again.
-const SCALES = {
-  LS: { L: [1, 2, 3, 4, 5], S: [1, 2, 3, 4, 5] },
-  LEC: { L: [10, 6, 3, 1, 0.5, 0.2, 0.1], E: [10, 6, 3, 2, 1, 0.5], C: [100, 40, 15, 7, 3, 1] },
-};
-const CATEGORIES = ["fire", "buildings", "laboratory", "canteen", "dormitory", "traffic", "sports", "utilities",
-  "crowd", "events", "drowning", "bullying", "security", "natural_disaster", "epidemic"];
+// The value lists an assessor may pick and the categories: GET /riskmap/scales (twin/riskmap/scales.yaml),
+// fetched once; the server checks every value again when it grades.
+let SCALES = null;
 const EDITORS = ["admin", "safety_officer"]; // who may write risks (twin/access/roles.py)
 
 const $ = (id) => document.getElementById(id);
 const form = $("feature");
-const state = { mode: null, draft: [], current: null, etag: null, collection: null, grade: null };
+const state = { mode: null, draft: [], current: null, etag: null, collection: null, grade: null, deleted: false,
+  lastVersion: 0 };
 let map, campus, user;
 
 async function main() {
@@ -27,7 +24,9 @@ async function main() {
   }
   campus = await firstCampus();
   map = campusMap("map", campus);
-  form.category.append(...CATEGORIES.map((c) => el("option", {}, c)));
+  const scales = await getJSON("/riskmap/scales");
+  SCALES = { LS: { L: scales.LS.L, S: scales.LS.S }, LEC: { L: scales.LEC.L, E: scales.LEC.E, C: scales.LEC.C } };
+  form.category.append(...scales.categories.map((c) => el("option", {}, c)));
   form.method.addEventListener("change", () => renderInputs({}));
   map.on("load", async () => {
     addLayers();
@@ -57,6 +56,7 @@ async function refresh() {
   map.getSource("zones").setData(zones || EMPTY);
   const points = await getJSON("/collections/risk_points/items?limit=1000");
   map.getSource("points").setData(points || EMPTY);
+  window.twinData = { zones: zones || EMPTY, points: points || EMPTY }; // what is drawn, for the page tests
 }
 
 // --- drawing: click to add vertices, drag a vertex to reshape ------------------------------------------
@@ -150,13 +150,16 @@ function openForm(props) {
   for (const id of ["feature-error", "versions"]) $(id).textContent = "";
   $("conflict").hidden = true;
   $("delete").hidden = $("history").hidden = !state.current;
+  $("save").hidden = false;
+  state.deleted = false;
 }
 
 function renderInputs(values) {
   const scale = SCALES[form.method.value];
   $("inputs").replaceChildren(...Object.entries(scale).map(([name, options]) =>
     el("label", {}, `${name} `, el("select", { name: `in-${name}` },
-      options.map((v) => el("option", { value: v, selected: Number(values[name]) === v }, String(v)))))));
+      options.map(({ value, en }) => el("option", { value, selected: Number(values[name]) === value },
+        en ? `${value} — ${en}` : String(value)))))));
   state.grade = null;
   $("grade").textContent = "";
 }
@@ -238,15 +241,21 @@ async function remove() {
     { method: "DELETE", headers: { "If-Match": state.etag } });
   if (response.status === 412) return conflict(featureBody());
   if (!response.ok) { $("feature-error").textContent = await problem(response); return; }
-  form.hidden = true;
+  // Keep the form open on the deleted feature: its history is where it can be brought back from.
+  const kind = state.collection === "risk_zones" ? "zone" : "point";
+  state.deleted = true;
   state.draft = [];
   drawDraft();
+  $("save").hidden = $("delete").hidden = true;
+  $("feature-title").textContent = `${kind[0].toUpperCase()}${kind.slice(1)} ${state.current.id} (deleted)`;
   await refresh();
+  $("hint").textContent = `Deleted ${kind} ${state.current.id}. History lists its versions; Restore brings it back.`;
 }
 
 async function history() {
   const base = `/collections/${state.collection}/items/${state.current.id}`;
   const list = await getJSON(`${base}/versions`);
+  state.lastVersion = Math.max(0, ...(list ? list.versions : []).map((v) => v.version));
   $("versions").replaceChildren(el("h3", {}, "History"), el("table", {}, (list ? list.versions : []).map((v) =>
     el("tr", {}, el("td", {}, `v${v.version}`), el("td", {}, v.operation || v.op || ""),
       el("td", {}, v.changed_by || v.user || ""), el("td", {}, (v.changed_at || v.at || "").slice(0, 19)),
@@ -255,7 +264,9 @@ async function history() {
 
 async function restore(base, version) {
   $("hint").textContent = "Restoring…";
-  const response = await api(`${base}/versions/${version}/restore`, { method: "POST", headers: { "If-Match": state.etag } });
+  // A deleted feature's ETag is its deletion's version (the last in its history).
+  const etag = state.deleted ? `"${state.current.id}-${state.lastVersion}"` : state.etag;
+  const response = await api(`${base}/versions/${version}/restore`, { method: "POST", headers: { "If-Match": etag } });
   if (!response.ok) { $("feature-error").textContent = await problem(response); return; }
   await saved(response);
 }

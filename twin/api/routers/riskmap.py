@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from twin.api.deps import Scoped, get_settings
 from twin.db.asat import instant
-from twin.riskmap import cards, controllist, mapimage, service
+from twin.models.risk import RISK_CATEGORIES
+from twin.riskmap import cards, controllist, mapimage, scales, service
 
 GEOJSON = "application/geo+json"
 # Time travel: the state as it was at an instant (from the versioned edits; twin.db.asat).
@@ -74,6 +75,11 @@ def riskmap_router() -> APIRouter:
     async def assess(body: AssessIn, scoped: Scoped) -> Any:
         inputs = body.model_dump(exclude={"method", "org"}, exclude_none=True)
         return vars(await service.assess_for(scoped.conn, scoped.caller, body.method, inputs, body.org))
+
+    @router.get("/riskmap/scales", summary="The LEC and LS values an assessor may pick, and the schemes")
+    async def allowed_scales(scoped: Scoped) -> Any:
+        # Signed in like every risk route; the lists are the same for every org unit.
+        return {**scales.allowed_values(), "categories": list(RISK_CATEGORIES)}
 
     @router.get("/riskmap/{org_code}/four-colour", summary="Zones coloured by level (GeoJSON, PNG or SVG)")
     async def four_colour(

@@ -16,9 +16,10 @@ from twin.api.routers.hazards import clock
 from twin.errors import InvalidInput
 from twin.stats import exports, images, service
 from twin.stats.queries import GROUPS
+from twin.stats.topics import describe
 
 GEOJSON = "application/geo+json"
-Formats = Literal["json", "csv", "xlsx", "gpkg", "parquet", "png", "svg"]
+Formats = Literal["json", "geojson", "csv", "xlsx", "gpkg", "parquet", "png", "svg"]
 Period = Annotated[
     str | None,
     Query(
@@ -61,6 +62,11 @@ def _picture(result: service.Result, f: str, view: str, measure: str | None) -> 
 def stats_router() -> APIRouter:
     router = APIRouter(tags=["statistics"])
 
+    @router.get("/stats", summary="The statistics there are: topics, measures, splits, group levels")
+    async def topics(scoped: Scoped) -> Any:
+        service.check_reader(scoped.caller)
+        return {"topics": describe(), "groups": list(GROUPS)}
+
     @router.get("/stats/hexbins", summary="Counts per H3 hexagon (GeoJSON)")
     async def hexbins(
         scoped: Scoped, request: Request, topic: str = "hazards", res: Resolution = 7, period: Period = None
@@ -93,15 +99,29 @@ def stats_router() -> APIRouter:
         f: Formats = "json",
         view: Annotated[Literal["chart", "map"], Query(description="for png/svg")] = "chart",
         measure: Annotated[str | None, Query(description="the measure a picture shows")] = None,
+        within: Annotated[
+            str | None, Query(description="an org unit's code: only the groups under it (drill-down)")
+        ] = None,
     ) -> Response:
-        query = service.Query(topic, group_by, period, per, split)
+        query = service.Query(topic, group_by, period, per, split, within)
         settings = get_settings(request).stats
-        spatial = f in exports.SPATIAL or (f in images.FORMATS and view == "map")
+        spatial = f in (*exports.SPATIAL, "geojson") or (f in images.FORMATS and view == "map")
         result = await service.statistic(
             scoped.conn, scoped.caller, query, clock(request), settings, geometry=spatial
         )
         if f in images.FORMATS:
             return _picture(result, f, view, measure)
+        if f == "geojson":
+            meta = {
+                "topic": topic,
+                "title": result.topic.title,
+                "group_by": group_by,
+                "period": period,
+            }
+            return JSONResponse(
+                exports.feature_collection(result.rows, result.columns, **meta, within=within),
+                media_type=GEOJSON,
+            )
         if f != "json":
             content = exports.export(result.rows, result.columns, f, f"{topic}_by_{group_by}")
             return _download(content, exports.FORMATS[f], f"{topic}-by-{group_by}.{f}")
@@ -113,6 +133,7 @@ def stats_router() -> APIRouter:
             "period": period,
             "per": per,
             "split": split,
+            "within": within,
             "columns": result.columns,
             "rows": [{c: r.get(c) for c in result.columns} for r in result.rows],
         }
