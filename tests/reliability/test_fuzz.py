@@ -43,7 +43,7 @@ def known_objects(world: w.World, settings: Settings) -> dict[str, object]:
         "vehicle_id": world.vehicles["A.1"],
         "collection_id": "buildings",
         "fid": world.buildings["A"],
-        "plan_id": world.plans["A"],
+        # no plan_id: the world's plan rows are stubs for the isolation probe, not plans the app made
         "campus": "CA",
         "layer": "buildings",
         "part": "trench",
