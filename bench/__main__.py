@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses")
+BENCHES = ("scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses", "load")
 
 
 def main(names: list[str]) -> None:
