@@ -114,8 +114,49 @@ def bad_value(exc: DBAPIError) -> str | None:
     return None
 
 
+# The database is away (restarting, shutting down, unreachable): SQLSTATE class 08 (connection exception)
+# and 57P01–57P03 (shut down by the administrator, crash shutdown, cannot connect now).
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_away(exc: DBAPIError) -> bool:
+    """The request failed because the database could not be reached, not because of the request."""
+    if exc.connection_invalidated:
+        return True
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    state = str(getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None) or "")
+    return (
+        state.startswith(UNAVAILABLE_STATES)
+        or isinstance(cause, ConnectionError | TimeoutError)
+        or (
+            type(cause).__name__
+            == "ConnectionDoesNotExistError"  # asyncpg: closed in the middle of an operation
+        )
+    )
+
+
+def unavailable(request: Request) -> JSONResponse:
+    response = problem(
+        503,
+        "the database is not reachable at the moment; nothing of this request was stored unless a later"
+        " read shows it; try again shortly",
+        instance=request.url.path,
+    )
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
+    """A socket to the database refused or reset while connecting (the pool opens them lazily)."""
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+    return unavailable(request)
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if database_away(exc):
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return unavailable(request)
     reason = bad_value(exc)
     if reason is None:
         return await _unexpected(request, exc)
@@ -133,4 +174,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ConnectionError, _connection_error)
     app.add_exception_handler(Exception, _unexpected)
