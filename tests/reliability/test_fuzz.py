@@ -1,6 +1,6 @@
 """schemathesis over the whole OpenAPI document, signed in as each role: no server error, only problem+json.
 
-A bounded run here (TWIN_FUZZ_EXAMPLES cases per operation, role and mode; default 2); `make fuzz` runs
+A bounded run here (TWIN_FUZZ_EXAMPLES cases per operation, role and mode; default 1); `make fuzz` runs
 the large one (≥ 10,000 cases) and prints the tally.
 """
 
@@ -21,7 +21,7 @@ from twin.api import create_app
 from twin.config import Settings
 from twin.db.engine import sync_engine
 
-EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "2"))
+EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "1"))
 
 
 @pytest.fixture(scope="module")
