@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 mosquitto gdal-bin chromium python3-venv fonts-noto-cjk wrk libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 
-.PHONY: setup run test bench lint services-up services-down clean-var
+.PHONY: setup run test bench lint fuzz audit services-up services-down clean-var
 
 setup: .setup/apt $(VENV)/.installed static/node_modules/.installed tools/node_modules/.installed
 
@@ -58,6 +58,18 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# schemathesis over every operation of the OpenAPI document as every role: ≥ 10,000 generated cases
+# (FUZZ_EXAMPLES per operation, role and mode); the test run does a bounded one (TWIN_FUZZ_EXAMPLES=1).
+FUZZ_EXAMPLES ?= 10
+fuzz: setup
+	TWIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q -s
+
+# Known vulnerabilities of the locked Python packages and of the two npm trees (docs/security.md).
+audit: setup
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off
+	cd static && npm audit --omit=dev
+	cd tools && npm audit
 
 lint: setup
 	$(BIN)/ruff check twin tests bench

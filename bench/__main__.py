@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses", "family")
+BENCHES = (
+    "scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses", "family", "load",
+)
 
 
 def main(names: list[str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,7 +88,19 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    max_body_bytes: int = 50 * 1024 * 1024
+    # The largest request body of any kind (413 above it). Room for a full hazard report: 9 photos of at
+    # most 10 MiB each plus the form around them; endpoints enforce their own tighter limits.
+    max_body_bytes: int = 100 * 1024 * 1024
+
+
+class CorsSettings(BaseSettings):
+    """Cross-origin requests: none by default (the pages are served by the app itself, same origin)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_CORS_")
+
+    # Exact origins a browser may call the API from, e.g. '["https://screen.example.edu.cn"]'.
+    # No wildcard: tokens travel in the Authorization header, and "*" would let any site's script use them.
+    origins: list[str] = []
 
 
 class EditSettings(BaseSettings):
@@ -116,7 +129,8 @@ class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TWIN_AUTH_")
 
     secret: str | None = None
-    algorithm: str = "HS256"
+    # HMAC only: the secret is symmetric, and an asymmetric name here would invite HS/RS key confusion.
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 7 * 24 * 3600
     issuer: str = "campus-twin"
@@ -230,6 +244,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     edit: EditSettings = Field(default_factory=EditSettings)
     riskmap: RiskMapSettings = Field(default_factory=RiskMapSettings)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +18,7 @@ import twin
 from twin.access.tokens import signing_secret
 from twin.api import errors
 from twin.api.deps import CallerCache
+from twin.api.limits import BodyLimit
 from twin.api.osmand_fastpath import OsmandFastPath
 from twin.api.routers.auth import auth_router
 from twin.api.routers.buses import buses_router
@@ -105,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ui_router())
     app.add_middleware(CachedTiles)
     app.add_middleware(OsmandFastPath)
+    _add_cors(app, settings)
+    # Outermost, so no layer below reads a byte past the limit.
+    app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)
     _mount_docs(app)
     return app
 
@@ -140,6 +145,23 @@ def _start_scheduler(app: FastAPI, settings: Settings, stack: contextlib.AsyncEx
             await task
 
     stack.push_async_callback(stop)
+
+
+def _add_cors(app: FastAPI, settings: Settings) -> None:
+    """Only the configured origins, exactly; with none configured no CORS header is ever sent."""
+    origins = settings.cors.origins
+    if not origins:
+        return
+    if "*" in origins:
+        raise ValueError("TWIN_CORS_ORIGINS takes exact origins; '*' would hand tokens to any site")
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Last-Event-ID"],
+        expose_headers=["ETag", "Location"],
+        max_age=600,
+    )
 
 
 def _mount_docs(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twin import errors
@@ -93,6 +94,76 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+# SQLSTATEs of PostgreSQL's "data exception" class that only a value sent by the client can cause: a
+# string too long for its column, a number out of range, text with a NUL byte or a bad date. Other class-22
+# states (division by zero, …) stay server errors: they would be a bug in our SQL.
+BAD_VALUE_STATES = {"22001", "22003", "22007", "22008", "22021", "22P02", "22P05"}
+# asyncpg's words when a bound value does not fit its parameter's type (an id beyond int4): raised before
+# the query is sent, under the generic class-22 state, so it is told apart by its message.
+ENCODING_REFUSED = "invalid input for query argument"
+
+
+def bad_value(exc: DBAPIError) -> str | None:
+    """What was wrong, when the database refused a value of the request rather than our SQL; else None."""
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    if str(cause).startswith(ENCODING_REFUSED):  # asyncpg could not encode a bound argument
+        return str(cause).split("\n")[0]
+    state = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+    if state in BAD_VALUE_STATES:
+        return str(getattr(cause, "args", [exc.orig])[0] or exc.orig).split("\n")[0]
+    return None
+
+
+# The database is away (restarting, shutting down, unreachable): SQLSTATE class 08 (connection exception)
+# and 57P01–57P03 (shut down by the administrator, crash shutdown, cannot connect now).
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_away(exc: DBAPIError) -> bool:
+    """The request failed because the database could not be reached, not because of the request."""
+    if exc.connection_invalidated:
+        return True
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    state = str(getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None) or "")
+    return (
+        state.startswith(UNAVAILABLE_STATES)
+        or isinstance(cause, ConnectionError | TimeoutError)
+        or (
+            type(cause).__name__
+            == "ConnectionDoesNotExistError"  # asyncpg: closed in the middle of an operation
+        )
+    )
+
+
+def unavailable(request: Request) -> JSONResponse:
+    response = problem(
+        503,
+        "the database is not reachable at the moment; nothing of this request was stored unless a later"
+        " read shows it; try again shortly",
+        instance=request.url.path,
+    )
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
+    """A socket to the database refused or reset while connecting (the pool opens them lazily)."""
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+    return unavailable(request)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if database_away(exc):
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return unavailable(request)
+    reason = bad_value(exc)
+    if reason is None:
+        return await _unexpected(request, exc)
+    detail = f"a value of the request cannot be stored or compared: {reason}"
+    return problem(400, detail, title="Invalid input", instance=request.url.path)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
@@ -102,4 +173,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.TwinError, _twin_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ConnectionError, _connection_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -74,10 +74,15 @@ def parse_notification(payload: bytes) -> dict[str, object]:
     return data
 
 
+def _not_json(token: str) -> None:
+    """NaN and Infinity are not JSON numbers (RFC 8259); a reading of NaN is no reading to alert on."""
+    raise json.JSONDecodeError(f"{token} is not a number in JSON", token, 0)
+
+
 def parse_payload(payload: bytes) -> SensorEvent:
     """The validated event, or Rejected naming what was wrong."""
     try:
-        data = json.loads(payload)
+        data = json.loads(payload, parse_constant=_not_json)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Rejected("malformed", f"payload is not JSON ({exc})") from exc
     if not isinstance(data, dict):

@@ -29,7 +29,8 @@ class QuadTile:
     y: int
 
     def __post_init__(self) -> None:
-        n = 1 << self.z
+        # z first: 1 << z of a huge z would take all memory before the range check refused it.
+        n = 1 << self.z if 0 <= self.z <= MAX_LEVEL else 0
         if not (0 <= self.z <= MAX_LEVEL and 0 <= self.x < n and 0 <= self.y < n):
             raise ValueError(
                 f"no tile {self.z}/{self.x}/{self.y}: z in 0..{MAX_LEVEL}, x and y in 0..{n - 1}"

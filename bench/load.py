@@ -1,0 +1,265 @@
+"""Mixed load on `twin serve` over loopback: 10,000 buses at 0.1 Hz (1,000 OsmAnd fixes/s) while leaders,
+safety officers, analysts and parents use the API. Bounded: SECONDS of traffic, a fixed request pace.
+
+Reports per class of traffic the requests, throughput, latency percentiles and error rate, the positions
+committed per second, and the server's resident memory. `python -m bench load`; section "Mixed load".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from bench.buses import stored, wait_up
+from bench.common import bench_database, write_section
+from bench.live import process
+from twin.access.roles import Role
+from twin.access.users import NewUser, add_user
+from twin.db.engine import sync_engine
+from twin.samples import build_sample
+from twin.samples.loading import load_sample
+from twin.services import free_port
+
+SECONDS = float(os.environ.get("TWIN_LOAD_SECONDS", "30"))
+BUSES = 10_000
+BUS_HZ = 0.1  # one fix per bus every 10 s
+PASSWORD = "load-test-password-1"  # noqa: S105 (the bench users of a throwaway database)
+USER_RATE = 4.0  # requests/s of each simulated user
+USERS_PER_ROLE = 3
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, kind: str, seconds: float, ok: bool) -> None:
+        self.latencies[kind].append(seconds)
+        if not ok:
+            self.errors[kind] += 1
+
+
+def prepare() -> tuple[object, dict[str, str], list[str], int]:
+    """The sample campus, 10,000 extra buses of its school, one user per role; (settings, users, devices)."""
+    settings = bench_database("twin_bench_load")
+    engine = sync_engine(settings.db)
+    try:
+        load_sample(engine, build_sample(Path("var/bench/sample")), paths=settings.paths)
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE positions, live_events"))
+            conn.execute(text("DELETE FROM vehicles WHERE device_id LIKE 'LD%'"))
+            conn.execute(
+                text(
+                    "INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id)"
+                    " SELECT c.org_path, c.id, 'LOAD-' || n, 'LD' || lpad(n::text, 5, '0'),"
+                    "  (SELECT id FROM bus_routes r WHERE r.campus_id = c.id ORDER BY id LIMIT 1)"
+                    " FROM (SELECT * FROM campuses ORDER BY id LIMIT 1) c, generate_series(1, :n) n"
+                ),
+                {"n": BUSES},
+            )
+            school, province = conn.execute(
+                text(
+                    "SELECT s.code, p.code FROM campuses c JOIN org_units s ON s.id = c.school_id"
+                    " JOIN org_units p ON p.path = subpath(s.path, 0, 1) ORDER BY c.id LIMIT 1"
+                )
+            ).one()
+            parent_code = conn.execute(
+                text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")
+            ).scalar_one()
+            child_bus = conn.execute(
+                text(
+                    "SELECT v.id FROM people pa JOIN guardians g ON g.parent_id = pa.id"
+                    " JOIN people s ON s.id = g.student_id JOIN vehicles v ON v.route_id = s.route_id"
+                    " WHERE pa.code = :p ORDER BY v.id LIMIT 1"
+                ),
+                {"p": parent_code},
+            ).scalar_one()
+            users = {
+                "leader": (Role.leader, school, None),
+                "safety_officer": (Role.safety_officer, school, None),
+                "analyst": (Role.analyst, province, None),
+                "parent": (Role.parent, school, parent_code),
+            }
+            conn.execute(text("DELETE FROM users WHERE username LIKE 'load_%'"))
+            for name, (role, org, person) in users.items():
+                add_user(conn, NewUser(f"load_{name}", role, org, PASSWORD, person))
+            campus = conn.execute(text("SELECT code FROM campuses ORDER BY id LIMIT 1")).scalar_one()
+            devices = [f"LD{n:05d}" for n in range(1, BUSES + 1)]
+    finally:
+        engine.dispose()
+    paths = {
+        "leader": [f"/scenes/{campus}/deck.json", "/live/stats", f"/riskmap/{school}/rollup"],
+        "safety_officer": ["/collections/risk_zones/items?limit=100", "/hazards?limit=50"],
+        "analyst": ["/stats/hazards?group_by=county", "/stats/risks?group_by=school"],
+        "parent": ["/live/buses", f"/live/buses/{child_bus}/eta"],
+    }
+    return settings, paths, devices, child_bus
+
+
+async def paced(until: float, rate: float, send: Callable[[int], object], concurrency: int) -> None:
+    """Request n is due at start + n / rate; `concurrency` senders take the next due one."""
+    start = time.perf_counter()
+    counter = iter(range(10**9))
+
+    async def sender() -> None:
+        for n in counter:
+            due = start + n / rate
+            if due >= until:
+                return
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            await send(n)  # type: ignore[misc]
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+async def traffic(base: str, paths: dict[str, list[str]], devices: list[str], tally: Tally) -> None:
+    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        tokens = {}
+        for role in paths:
+            r = await client.post("/auth/token", data={"username": f"load_{role}", "password": PASSWORD})
+            r.raise_for_status()
+            tokens[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        until = time.perf_counter() + SECONDS
+        base_ms = int(time.time() * 1000)
+
+        async def timed(kind: str, method: str, url: str, **kw: object) -> None:
+            t0 = time.perf_counter()
+            try:
+                r = await client.request(method, url, **kw)  # type: ignore[arg-type]
+                ok = r.status_code < 400
+            except httpx.HTTPError:
+                ok = False
+            tally.add(kind, time.perf_counter() - t0, ok)
+
+        async def fix(n: int) -> None:
+            device = devices[n % len(devices)]
+            ms = base_ms + n  # every fix of a bus at a time of its own
+            url = f"/osmand?id={device}&lat={34.6 + (n % 997) / 1e5}&lon=112.41&speed=25&timestamp={ms}"
+            await timed("bus (OsmAnd)", "GET", url)
+
+        def user(role: str) -> Callable[[int], object]:
+            async def one(n: int) -> None:
+                route = paths[role][n % len(paths[role])]
+                await timed(role, "GET", route, headers=tokens[role])
+
+            return one
+
+        await asyncio.gather(
+            paced(until, BUSES * BUS_HZ, fix, 200),
+            *(paced(until, USER_RATE * USERS_PER_ROLE, user(r), USERS_PER_ROLE) for r in paths),
+        )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the process and its children (the uvicorn workers), in MB."""
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        kids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return kids + [g for k in kids for g in children(k)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def run() -> str:
+    settings, paths, devices, _ = prepare()
+    port, jt_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.db.sync_url(),  # type: ignore[attr-defined]
+        "TWIN_LIVE_INGEST": "false",
+        "TWIN_BUS_JT808_PORT": str(jt_port),
+        "TWIN_BUS_JT808_HOST": "127.0.0.1",
+    }
+    tally = Tally()
+    with process(["serve", "--port", str(port), "--workers", "1"], env) as proc:
+        host = f"127.0.0.1:{port}"
+        wait_up(host)
+        rss_start, peak = rss_mb(proc.pid), 0.0
+        before = stored(settings)  # type: ignore[arg-type]
+
+        async def watch() -> None:
+            nonlocal peak
+            end = time.perf_counter() + SECONDS
+            while time.perf_counter() < end:
+                peak = max(peak, rss_mb(proc.pid))
+                await asyncio.sleep(1)
+
+        async def both() -> None:
+            await asyncio.gather(traffic(f"http://{host}", paths, devices, tally), watch())
+
+        started = time.perf_counter()
+        asyncio.run(both())
+        elapsed = time.perf_counter() - started
+        time.sleep(2)  # the last batch committed
+        committed = stored(settings) - before  # type: ignore[arg-type]
+        rss_end = rss_mb(proc.pid)
+    return report(tally, elapsed, committed, (rss_start, peak, rss_end))
+
+
+def report(tally: Tally, elapsed: float, committed: int, rss: tuple[float, float, float]) -> str:
+    rows = []
+    for kind, values in sorted(tally.latencies.items()):
+        ms = [v * 1000 for v in values]
+        rows.append(
+            f"| {kind} | {len(values):,} | {len(values) / elapsed:,.1f} | {percentile(ms, 50):.0f} |"
+            f" {percentile(ms, 95):.0f} | {percentile(ms, 99):.0f} | {max(ms):.0f} |"
+            f" {100 * tally.errors.get(kind, 0) / len(values):.2f} % |"
+        )
+    target = BUSES * BUS_HZ
+    load = os.getloadavg()[0]
+    intro = (
+        f"`python -m bench load`: {SECONDS:.0f} s over loopback against `twin serve` (1 worker) on the"
+        f" shared 2-core machine (server, PostGIS and the load generator share it; load average at the end"
+        f" {load:.1f}). {BUSES:,} buses at {BUS_HZ} Hz = {target:,.0f} OsmAnd fixes/s asked, paced;"
+        f" {USERS_PER_ROLE} users per role at {USER_RATE:g} requests/s each."
+    )
+    memory = f"{rss[0]:.0f} MB at start, {rss[1]:.0f} MB peak, {rss[2]:.0f} MB at the end"
+    return "\n".join(
+        [
+            intro,
+            "",
+            "| traffic | requests | per s | p50 ms | p95 ms | p99 ms | max ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            f"Positions committed: {committed:,} ({committed / elapsed:,.0f}/s of {target:,.0f}/s asked)."
+            f" Server resident memory: {memory}.",
+        ]
+    )
+
+
+def main() -> None:
+    body = run()
+    print(body)
+    write_section("Mixed load", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
