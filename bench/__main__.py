@@ -6,7 +6,17 @@ import importlib
 import sys
 
 BENCHES = (
-    "scope", "ogc", "riskmap", "hazards", "pipes", "live", "scenes", "stats", "buses", "family", "load",
+    "scope",
+    "ogc",
+    "riskmap",
+    "hazards",
+    "pipes",
+    "live",
+    "scenes",
+    "stats",
+    "buses",
+    "family",
+    "load",
 )
 
 

@@ -26,7 +26,7 @@ from twin.db.summaries import (
 from twin.db.types import LTree
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

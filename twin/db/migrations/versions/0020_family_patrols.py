@@ -18,7 +18,7 @@ from twin.db.rls import ROLES, scope_table_sql, unscope_table_sql
 from twin.db.types import LTree
 
 revision = "0020"
-down_revision = "0016"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
