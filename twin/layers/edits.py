@@ -140,7 +140,7 @@ def bbox_columns(c: Collection) -> list[ColumnElement[Any]]:
         zones = collection("risk_zones").table
         # The owning row named literally: in INSERT … RETURNING SQLAlchemy does not correlate a subquery
         # and would join risk_points again (more than one row).
-        owner_zone = literal_column(f"{c.table.name}.zone_id")
+        owner_zone: ColumnElement[Any] = literal_column(f"{c.table.name}.zone_id")
         zone = select(zones.c.geom).where(zones.c.id == owner_zone).scalar_subquery()
         g = func.coalesce(func.ST_Collect(g, zone), g)
     return [func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g), func.ST_YMax(g)]
