@@ -54,5 +54,3 @@ export function campusLayers(data, showPipes) {
   }
   return out;
 }
-
-export { rgb };
