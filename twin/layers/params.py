@@ -176,12 +176,12 @@ def as_at(params: Mapping[str, str], c: Collection) -> datetime | None:
             )
         if "datetime" in params:
             raise InvalidInput("send as-at or datetime, not both", field="as-at")
-        return _one_instant(params["as-at"], "as-at")
+        return asat.instant(params["as-at"], "as-at")
     text = params.get("datetime")
     if text is None or not c.versioned or c.temporal_column not in EDIT_TIME:
         return None
     if c.temporal_column is None or _is_instant(text):
-        return _one_instant(text, "datetime")
+        return asat.instant(text, "datetime")
     return None
 
 
@@ -191,10 +191,6 @@ def _versioned() -> str:
 
 def _is_instant(text: str) -> bool:
     return "/" not in text and "T" in text.upper()
-
-
-def _one_instant(text: str, name: str) -> datetime:
-    return asat.instant(text, name)
 
 
 def datetime_filter(text: str, c: Collection) -> Expr:
