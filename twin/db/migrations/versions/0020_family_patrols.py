@@ -103,6 +103,31 @@ $$""")
     op.execute(f"GRANT EXECUTE ON FUNCTION {functions} TO {APPS}")
 
 
+def _geom(kind: str) -> sa.Column:  # type: ignore[type-arg]
+    geometry = Geometry(
+        geometry_type=kind,
+        srid=4326,
+        dimension=2,
+        spatial_index=False,
+        from_text="ST_GeomFromEWKT",
+        name="geometry",
+        nullable=False,
+    )
+    return sa.Column("geom", geometry, nullable=False)
+
+
+def _timestamps() -> tuple[sa.Column, sa.Column]:  # type: ignore[type-arg]
+    return tuple(  # type: ignore[return-value]
+        sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+        for name in ("created_at", "updated_at")
+    )
+
+
+def _geom_valid(table: str) -> sa.CheckConstraint:
+    check = "geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_SRID(geom) = 4326)"
+    return sa.CheckConstraint(check, name=op.f(f"ck_{table}_geom_valid"))
+
+
 def _tables() -> None:
     op.create_geospatial_table(
         "gates",
@@ -111,25 +136,9 @@ def _tables() -> None:
         sa.Column("campus_id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="POINT",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_SRID(geom) = 4326)",
-            name=op.f("ck_gates_geom_valid"),
-        ),
+        _geom("POINT"),
+        *_timestamps(),
+        _geom_valid("gates"),
         sa.ForeignKeyConstraint(
             ["campus_id"], ["campuses.id"], name=op.f("fk_gates_campus_id_campuses"), ondelete="CASCADE"
         ),
@@ -151,25 +160,9 @@ def _tables() -> None:
         sa.Column("campus_id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="LINESTRING",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_SRID(geom) = 4326)",
-            name=op.f("ck_patrol_routes_geom_valid"),
-        ),
+        _geom("LINESTRING"),
+        *_timestamps(),
+        _geom_valid("patrol_routes"),
         sa.ForeignKeyConstraint(
             ["campus_id"],
             ["campuses.id"],
@@ -206,8 +199,7 @@ def _tables() -> None:
         sa.Column("device_id", sa.String(length=64), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
         sa.Column("direction", sa.String(length=8), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        *_timestamps(),
         sa.CheckConstraint(
             "direction IN ('in', 'out', 'both')", name=op.f("ck_gate_terminals_direction_known")
         ),
@@ -233,25 +225,9 @@ def _tables() -> None:
         sa.Column("radius_m", sa.Double(), server_default="15", nullable=False),
         sa.Column("offset_min", sa.Double(), server_default="0", nullable=False),
         sa.Column("tag_id", sa.String(length=128), nullable=True),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="POINT",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_SRID(geom) = 4326)",
-            name=op.f("ck_patrol_checkpoints_geom_valid"),
-        ),
+        _geom("POINT"),
+        *_timestamps(),
+        _geom_valid("patrol_checkpoints"),
         sa.CheckConstraint("offset_min >= 0", name=op.f("ck_patrol_checkpoints_offset_not_negative")),
         sa.CheckConstraint(
             "radius_m > 0 AND radius_m <= 500", name=op.f("ck_patrol_checkpoints_radius_sensible")
@@ -300,8 +276,7 @@ def _tables() -> None:
         sa.Column("tolerance_min", sa.Integer(), server_default="10", nullable=False),
         sa.Column("weekdays", sa.String(length=7), server_default="1234567", nullable=False),
         sa.Column("tz", sa.String(length=64), server_default="Asia/Shanghai", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        *_timestamps(),
         sa.CheckConstraint("weekdays ~ '^[1-7]{1,7}$'", name=op.f("ck_patrol_schedules_weekdays_iso")),
         sa.CheckConstraint(
             "duration_min > 0 AND duration_min <= 1440", name=op.f("ck_patrol_schedules_duration_sensible")
@@ -330,8 +305,7 @@ def _tables() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
         sa.Column("credential", sa.String(length=128), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        *_timestamps(),
         sa.CheckConstraint("method IN ('card', 'face')", name=op.f("ck_access_credentials_method_known")),
         sa.ForeignKeyConstraint(
             ["person_id"],
@@ -390,8 +364,7 @@ def _tables() -> None:
         sa.Column("campus_id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        *_timestamps(),
         sa.ForeignKeyConstraint(
             ["campus_id"],
             ["campuses.id"],
@@ -415,8 +388,7 @@ def _tables() -> None:
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("teacher_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        *_timestamps(),
         sa.ForeignKeyConstraint(
             ["teacher_id"],
             ["people.id"],
@@ -463,24 +435,9 @@ def _tables() -> None:
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column(
-            "geom",
-            Geometry(
-                geometry_type="POINT",
-                srid=4326,
-                dimension=2,
-                spatial_index=False,
-                from_text="ST_GeomFromEWKT",
-                name="geometry",
-                nullable=False,
-            ),
-            nullable=False,
-        ),
+        _geom("POINT"),
         sa.CheckConstraint("source IN ('gps', 'tag')", name=op.f("ck_patrol_visits_source_known")),
-        sa.CheckConstraint(
-            "geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_SRID(geom) = 4326)",
-            name=op.f("ck_patrol_visits_geom_valid"),
-        ),
+        _geom_valid("patrol_visits"),
         sa.ForeignKeyConstraint(
             ["checkpoint_id"],
             ["patrol_checkpoints.id"],
