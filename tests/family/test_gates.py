@@ -55,6 +55,12 @@ def test_a_childs_gate_pass_reaches_their_parents_stream_and_page_only(world: Wo
             ).json()
             assert [n["kind"] for n in mine] == ["gate_in"]
             assert mine[0]["title"].endswith("through North Gate")
+            # The parent marks it read (their own notification: row security lets this one write through).
+            auth = {"Authorization": f"Bearer {parent}"}
+            read = httpx.post(f"http://{host}/notifications/{mine[0]['id']}/read", headers=auth)
+            assert read.status_code == 204
+            unread = httpx.get(f"http://{host}/notifications", params={"mine": "true", "unread": "true"}, headers=auth)
+            assert unread.json() == []
             # The school's staff see both passes; the sibling school sees none.
             leader = httpx.get(
                 f"http://{host}/notifications", headers={"Authorization": f"Bearer {token(host, 'leader')}"}

@@ -177,11 +177,10 @@ def _take_batch(
     events: list[tuple[int, Source, SensorEvent]] = []
     for i, (topic, payload) in enumerate(messages):
         try:
-            school = notification_school(topic)
-            if school is not None:
-                outcomes[i] = take_notification(conn, school, parse_notification(payload))
-            else:
+            if _is_sensor_topic(topic):
                 events.append((i, parse_topic(topic), parse_payload(payload)))
+            else:  # notifications, gate passes and patrol scans: one by one, in the batch's transaction
+                outcomes[i] = _take_one(conn, topic, payload, now, sensors)
         except Rejected as exc:
             log.warning("rejected MQTT message on %s: %s", topic, exc)
             outcomes[i] = exc.reason
@@ -193,6 +192,11 @@ def _take_batch(
         else:
             outcomes[i] = result.outcome.value
     return outcomes
+
+
+def _is_sensor_topic(topic: str) -> bool:
+    """Sensor events are taken set-based; notifications, gate passes and patrol scans one by one."""
+    return notification_school(topic) is None and gate_source(topic) is None and scan_source(topic) is None
 
 
 class IngestWorker:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import String, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from twin.errors import Forbidden
 from twin.models import Escalation, Hazard, Notification
 from twin.riskmap.queries_hazards import cast_table, within
 
@@ -132,5 +133,13 @@ async def mark_read(conn: AsyncConnection, notification_id: int, now: datetime) 
     if visible is None:
         return False
     stmt = update(N).where(N.c.id == notification_id, N.c.read_at.is_(None)).values(read_at=now)
-    await conn.execute(stmt)
+    updated = (await conn.execute(stmt.returning(N.c.id))).first() is not None
+    if not updated and not await _is_read(conn, notification_id):
+        # Visible but not updatable: row security kept the write from this caller (say so, not a silent 204).
+        raise Forbidden(f"notification {notification_id} is not yours to mark read")
     return True
+
+
+async def _is_read(conn: AsyncConnection, notification_id: int) -> bool:
+    read_at = (await conn.execute(select(N.c.read_at).where(N.c.id == notification_id))).scalar_one()
+    return read_at is not None

@@ -78,6 +78,12 @@ def upgrade() -> None:
         f"CREATE POLICY person_read ON notifications FOR SELECT TO {ROLES[0]}"
         " USING (person_id = (SELECT twin_caller_person()))"
     )
+    # …and marks them read: a parent's only write outside the report flow (the app sets read_at alone).
+    op.execute(
+        f"CREATE POLICY person_mark_read ON notifications FOR UPDATE TO {ROLES[0]}"
+        " USING (person_id = (SELECT twin_caller_person()))"
+        " WITH CHECK (person_id = (SELECT twin_caller_person()))"
+    )
     op.execute(
         f"CREATE POLICY parent_gate_read ON live_events FOR SELECT TO {ROLES[0]}"
         " USING (kind = 'notification' AND payload ->> 'topic' = 'gate'"
@@ -549,6 +555,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS tiles_changed_{event} ON {table}")
     op.execute("DROP POLICY IF EXISTS parent_gate_read ON live_events")
     op.execute("DROP POLICY IF EXISTS person_read ON notifications")
+    op.execute("DROP POLICY IF EXISTS person_mark_read ON notifications")
     op.execute("DROP FUNCTION IF EXISTS twin_caller_children()")
     op.execute("DROP FUNCTION IF EXISTS twin_caller_person()")
     names = ", ".join(f"'{t}'" for t in TABLES)
