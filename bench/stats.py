@@ -99,6 +99,9 @@ def run() -> str:
     rows = []
     with connect(settings) as owner:
         populate_stats(owner)
+        # As the endpoint does (twin.stats.queries.fetch_stats): psycopg prepares a statement after five
+        # runs, and a generic plan of the province's statements takes minutes.
+        owner.execute("SET plan_cache_mode = force_custom_plan")
         app = create_app(settings)
         app.state.clock = lambda: NOW
         with TestClient(app) as client:
