@@ -74,3 +74,22 @@ def test_refusals_are_one_line_with_exit_code_2(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_sample_province_builds_schools_a_day_of_bus_fixes_and_says_where_the_time_went(
+    env: Settings,
+) -> None:
+    import psycopg
+
+    from twin.db.provision import libpq_dsn
+
+    result = runner.invoke(app, ["sample", "province", "--schools", "2", "--buses", "3", "--timings"])
+    assert result.exit_code == 0, result.output
+    assert "1,440 bus positions on 2026-11-20" in result.output  # 3 buses x 480 fixes
+    assert "copy:risk_points" in result.output and "finish" in result.output
+    with psycopg.connect(libpq_dsn(env.db.sync_url())) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM campuses), (SELECT count(DISTINCT vehicle_id) FROM positions),"
+            " (SELECT sum(points) FROM stats_risks WHERE NOT county), (SELECT count(*) FROM risk_points)"
+        ).fetchone()
+    assert counts is not None and counts[:2] == (2, 3) and counts[2] == counts[3] > 0

@@ -226,3 +226,17 @@ def test_cells_cover_a_period_exactly_once_and_as_coarse_as_the_bucket_allows() 
         ("year", date(2026, 1, 1), date(2027, 1, 1)),
         ("month", date(2027, 1, 1), date(2027, 2, 1)),
     ]
+
+
+def test_a_fact_owned_by_a_county_counts_in_the_county_totals(tx: Connection) -> None:
+    query = Query("drills", "county")
+    before, _ = both(tx, query)
+    tx.execute(
+        text(
+            "INSERT INTO drills (org_path, type, held_on, participants)"
+            " SELECT path, 'fire', date '2026-04-01', 40 FROM org_units WHERE code = '410311'"
+        )
+    )
+    after, raw = both(tx, query)
+    assert after == raw
+    assert after[("410311", None)]["drills"] == before[("410311", None)]["drills"] + 1

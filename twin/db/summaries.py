@@ -147,9 +147,13 @@ def _cells(s: Summary) -> str:
     )
 
 
-# A row counts under its own org path and, below county level, once more under its county's path
-# (`county` true): a province's or a city's months are then ~200 county rows, not ~500k school rows.
-PATHS = "(VALUES (d.org_path, false), (subpath(d.org_path, 0, 3), true)) o(path, county)"
+# A row counts under its own org path and once more under its county's (`county` true; a row owned by a
+# county or above counts there under its own path): a province's or a city's months are then ~200 county
+# rows, not ~500k school rows.
+PATHS = (
+    "(VALUES (d.org_path, false), (subpath(d.org_path, 0, least(nlevel(d.org_path), 3)), true))"
+    " o(path, county)"
+)
 
 
 def statement_sql(s: Summary, sources: dict[str, int]) -> str:
@@ -175,7 +179,6 @@ SELECT o.path, o.county, g.grain, g.day, sum(d.sign), {sums}
   FROM ({" UNION ALL ".join(parts)}) d
  CROSS JOIN LATERAL {PATHS}
  CROSS JOIN LATERAL {_cells(s)}
- WHERE NOT o.county OR nlevel(d.org_path) > 3
  GROUP BY 1, 2, 3, 4
 HAVING NOT ({zero})
  ORDER BY 1, 2, 3, 4

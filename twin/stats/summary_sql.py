@@ -124,7 +124,7 @@ def summary_sql(
     if s.corrected:
         on_period = " AND l.period = f.period" if period_key else ""
         join_later = f" LEFT JOIN later l ON l.key = f.key{on_period}"
-    geom = ", ST_AsBinary(g.boundary) AS geom" if req.geometry else ""
+    geom = ", ST_AsBinary(u.boundary) AS geom" if req.geometry else ""
     measures = ", ".join(_measure(s, name) for name in req.topic.measures)
     return f"""
 WITH facts AS (
@@ -133,11 +133,9 @@ WITH facts AS (
      WHERE {" AND ".join(where)}
      GROUP BY {group}
 ){later}, units AS ({units})
-SELECT g.code, g.name, g.level, u.schools, u.enrolment{", f.period" if period_key else ""},
+SELECT u.code, u.name, u.level, u.schools, u.enrolment{", f.period" if period_key else ""},
        {measures}{geom}
   FROM units u
-  CROSS JOIN LATERAL (SELECT o.code, o.name, o.level, o.boundary FROM org_units o
-                      WHERE o.path = u.key LIMIT 1) g  -- one unique-index probe per group
   LEFT JOIN facts f ON f.key = u.key{join_later}
- ORDER BY g.code{", f.period" if period_key else ""}
+ ORDER BY u.code{", f.period" if period_key else ""}
 """
