@@ -57,3 +57,25 @@ def test_the_topic_list_names_measures_and_whether_a_period_applies(client: Test
     for name in topics:  # each listed topic answers
         assert client.get(f"/stats/{name}", headers=login("analyst")).status_code == 200
     assert client.get("/stats").status_code == 401
+
+
+def test_a_region_without_a_stored_boundary_is_drawn_as_the_hull_of_its_schools(
+    client: TestClient, login: Login, owner: Engine
+) -> None:
+    with owner.begin() as conn:
+        stored = conn.execute(
+            text("SELECT boundary IS NULL FROM org_units WHERE code = :c"), {"c": COUNTY}
+        ).scalar_one()
+        schools = conn.execute(
+            text(
+                "SELECT ST_AsBinary(ST_ConvexHull(ST_Collect(s.boundary))) FROM org_units s"
+                " JOIN org_units c ON s.path <@ c.path WHERE c.code = :c AND s.level = 'school'"
+            ),
+            {"c": COUNTY},
+        ).scalar_one()
+    assert stored, "the fixture's county has no boundary of its own"
+    body = client.get("/stats/drills?group_by=county&f=geojson", headers=login("province")).json()
+    county = next(f for f in body["features"] if f["id"] == COUNTY)
+    drawn = shapely.geometry.shape(county["geometry"])
+    assert drawn.geom_type == "MultiPolygon"
+    assert drawn.equals(shapely.from_wkb(bytes(schools)))

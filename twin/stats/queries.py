@@ -56,15 +56,18 @@ def _period_filter(topic: Topic) -> str:
 
 
 GROUPED_UNITS = """
-    SELECT x.key, x.enrolment, x.schools, g.code, g.name, g.level, g.boundary
+    SELECT x.key, x.enrolment, x.schools, g.code, g.name, g.level, coalesce(g.boundary, x.hull) AS boundary
       FROM (SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment,
-                   count(*) AS schools
+                   count(*) AS schools, {hull} AS hull
               FROM org_units o
              WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
              GROUP BY 1) x
      CROSS JOIN LATERAL (SELECT o.code, o.name, o.level, o.boundary FROM org_units o
                           WHERE o.path = x.key LIMIT 1) g  -- one unique-index probe per group
 """
+# A region with no stored boundary (the samples store schools' only) is drawn as the hull of its schools:
+# computed only when a map asks for shapes.
+SCHOOLS_HULL = "ST_Multi(ST_ConvexHull(ST_Collect(o.boundary)))"
 # Schools are the fourth level of the tree: a school group is the school's own row, no grouping or join
 # (50k groups for a province).
 SCHOOL_UNITS = """
@@ -77,7 +80,9 @@ SCHOOL_UNITS = """
 
 def units_sql(req: StatsRequest) -> str:
     """The groups under the caller's path: key, code, name, level, boundary, schools and enrolment."""
-    return SCHOOL_UNITS if req.group_by == "school" else GROUPED_UNITS
+    if req.group_by == "school":
+        return SCHOOL_UNITS
+    return GROUPED_UNITS.format(hull=SCHOOLS_HULL if req.geometry else "NULL::geometry")
 
 
 def _params(req: StatsRequest) -> tuple[dict[str, Any], str | None]:
