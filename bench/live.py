@@ -123,7 +123,7 @@ class Result:
     expected: int
     seconds: float
     messages: int = 0  # WebSocket / MQTT messages received by all clients
-    stored_per_s: float | None = None  # events the ingest stored per second while publishing
+    stored_per_s: float | None = None  # events stored per second, first publish to last stored
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -379,8 +379,9 @@ def twin_run(
     before = stored(settings)
     start = time.perf_counter()
     sent = _publish(settings, topics, rate, uuid.uuid4().hex[:8])
-    stored_per_s = (stored(settings) - before) / (time.perf_counter() - start)
     drain(settings, before + len(sent), DRAIN_S)
+    # From the first publish to the last event stored (the publisher's process start is not counted).
+    stored_per_s = (stored(settings) - before) / max(1e-3, time.time() - sent[0][1])
     time.sleep(1.0)  # the last deltas reach the clients
     elapsed = time.perf_counter() - start
     stop.set()
@@ -539,8 +540,8 @@ def report(results: list[Result]) -> str:
         f"{SECONDS:.0f} s of publishing per row, on a shared 2-core machine (server, ingest, PostGIS,"
         f" Mosquitto, the publisher and {CLIENT_PROCESSES} client processes; load average at the end"
         f" {os.getloadavg()[0]:.1f}). Goal of issue #8: p99 ≤ 50 ms at 2,000 msg/s with 200 clients."
-        " stored/s: events the ingest committed per second while the publisher ran (its ceiling when below"
-        " msg/s). msgs/s: messages all clients received per second.",
+        " stored/s: events the ingest committed per second from the first publish to the last one stored"
+        " (its ceiling when below msg/s). msgs/s: messages all clients received per second.",
         "",
         "| path | msg/s | clients | sent | entitled | delivered | msgs/s | p50 ms | p99 ms | max ms"
         " | stored/s |",
@@ -556,7 +557,19 @@ def report(results: list[Result]) -> str:
         )
     lines += ["", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; one run per row."]
     lines += [f"- {r.path} at {r.rate} msg/s: {'; '.join(r.notes)}" for r in results if r.notes]
+    lines += ["", LIMITS]
     return "\n".join(lines) + "\n"
+
+
+LIMITS = (
+    "What bounds the Campus Twin rows: the ingest (one process here) commits what has arrived and"
+    " acknowledges after the commit, so its batch time is the floor of the latency and, when a batch"
+    " takes longer than the messages that arrive meanwhile, the backlog is the latency (compare stored/s"
+    " with msg/s). A batch is a few round trips (scope check, the set-based count-up, commit) plus, per"
+    " alert touched, the trigger that logs the delta and rings the bell; every stream group whose"
+    " jurisdiction holds a touched school then reads the log once under its scope. The shared"
+    " subscription lets several `twin live ingest` processes split the work."
+)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from twin.live.gps_osmand import Fix
 from twin.live.timetable import Schedule, StopMark, arrival
 
 log = logging.getLogger(__name__)
+WRITERS = 2  # batches stored at once by one process
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _settle(batch: list[tuple[VehicleRow, Fix, asyncio.Future[None]]], exc: Exce
 
 def owner_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An async engine acting as the schema owner (the server's own engine is `twin_app`, under RLS)."""
-    return create_async_engine(settings.async_url(), pool_size=2, pool_pre_ping=True)
+    return create_async_engine(settings.async_url(), pool_size=WRITERS + 2, pool_pre_ping=True)
 
 
 def _vehicle(row: Any, schedules: dict[int, Schedule]) -> VehicleRow:
@@ -187,15 +188,17 @@ class PositionWriter:
         self.engine, self.limits, self.batch_max, self.stats = engine, limits, batch_max, stats
         self._queue: asyncio.Queue[tuple[VehicleRow, Fix, asyncio.Future[None]]] = asyncio.Queue()
         self._months: set[datetime] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="position-writer")
+        # Two batches in flight: while one commits, the next is already being stored, so a client that
+        # waits for its commit waits about one commit, not two (the fence rows are locked in vehicle order).
+        self._tasks = [asyncio.create_task(self._run(), name=f"position-writer-{i}") for i in range(WRITERS)]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def submit(self, vehicle: VehicleRow, fixes: list[Fix]) -> None:
         """Resolves when every fix is committed (or raises what the database said)."""
