@@ -62,7 +62,7 @@ bench: setup
 # schemathesis over every operation of the OpenAPI document as every role: ≥ 10,000 generated cases
 # (FUZZ_EXAMPLES per operation, role and mode); the test run does a bounded one (TWIN_FUZZ_EXAMPLES=1).
 # FUZZ_SHARDS processes share the operations; each keeps its running tally in var/fuzz/shard-<i>.json.
-FUZZ_EXAMPLES ?= 11
+FUZZ_EXAMPLES ?= 12
 FUZZ_SHARDS ?= 3
 fuzz: setup
 	@mkdir -p var/fuzz
