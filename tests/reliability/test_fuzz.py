@@ -19,7 +19,7 @@ from tests.reliability.fuzz import fuzz
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.api import create_app
-from twin.config import Settings
+from twin.config import AuthSettings, Settings
 from twin.db.engine import sync_engine
 
 EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "1"))
@@ -30,7 +30,9 @@ PROGRESS = os.environ.get("TWIN_FUZZ_PROGRESS")
 
 @pytest.fixture(scope="module")
 def app_under_fuzz(world_db: tuple[Settings, w.World]) -> Iterator[object]:
-    app = create_app(world_db[0])
+    # Tokens that outlive a long run: past 15 minutes every role would otherwise fuzz as a stranger (401).
+    settings = world_db[0].model_copy(update={"auth": AuthSettings(access_ttl_s=6 * 3600)})
+    app = create_app(settings)
     yield app
     asgi.shutdown_lifespans()  # before the module's database is dropped under it
 
