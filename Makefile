@@ -61,9 +61,18 @@ bench: setup
 
 # schemathesis over every operation of the OpenAPI document as every role: ≥ 10,000 generated cases
 # (FUZZ_EXAMPLES per operation, role and mode); the test run does a bounded one (TWIN_FUZZ_EXAMPLES=1).
-FUZZ_EXAMPLES ?= 10
+# FUZZ_SHARDS processes share the operations; each keeps its running tally in var/fuzz/shard-<i>.json.
+FUZZ_EXAMPLES ?= 12
+FUZZ_SHARDS ?= 3
 fuzz: setup
-	TWIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q -s
+	@mkdir -p var/fuzz
+	@pids=; for i in $$(seq 0 $$(($(FUZZ_SHARDS) - 1))); do \
+	  TWIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TWIN_FUZZ_SHARD=$$i/$(FUZZ_SHARDS) TWIN_FUZZ_PROGRESS=var/fuzz/shard-$$i.json \
+	    $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q -s -p no:cacheprovider > var/fuzz/shard-$$i.log 2>&1 & pids="$$pids $$!"; \
+	done; status=0; for p in $$pids; do wait $$p || status=1; done; \
+	$(BIN)/python -c "import json,glob; t=[json.load(open(f)) for f in sorted(glob.glob('var/fuzz/shard-*.json'))]; \
+	print(sum(x['cases'] for x in t), 'cases;', 'failures:', [f for x in t for f in x['failures']] or 'none')"; \
+	exit $$status
 
 # Known vulnerabilities of the locked Python packages and of the two npm trees (docs/security.md).
 audit: setup

@@ -54,7 +54,10 @@ def prepare() -> tuple[object, dict[str, str], list[str], int]:
     settings = bench_database("twin_bench_load")
     engine = sync_engine(settings.db)
     try:
-        load_sample(engine, build_sample(Path("var/bench/sample")), paths=settings.paths)
+        with engine.connect() as conn:
+            loaded = conn.execute(text("SELECT count(*) FROM campuses")).scalar_one() > 0
+        if not loaded:  # the sample campus stays between runs; positions are cleared below
+            load_sample(engine, build_sample(Path("var/bench/sample")), paths=settings.paths)
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE positions, live_events"))
             conn.execute(text("DELETE FROM vehicles WHERE device_id LIKE 'LD%'"))
@@ -114,7 +117,7 @@ async def paced(until: float, rate: float, send: Callable[[int], object], concur
     async def sender() -> None:
         for n in counter:
             due = start + n / rate
-            if due >= until:
+            if due >= until or time.perf_counter() >= until:  # bounded in time, not only in count
                 return
             if (wait := due - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)

@@ -8,12 +8,14 @@ an exception out of the app) is a failure; so is a client error that is not RFC 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -42,6 +44,13 @@ class Tally:
             self.failures[key] = (
                 f"{role}: {case.as_curl_command()}\n  -> {status} {content_type}: {body[:400]}"
             )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "failures": [f"{m} {p} -> {s}: {text}" for (m, p, s), text in sorted(self.failures.items())],
+        }
 
     def report(self) -> str:
         lines = [f"{self.cases} cases; statuses {dict(sorted(self.statuses.items()))}"]
@@ -77,11 +86,20 @@ def drive(strategy: st.SearchStrategy[Any], examples: int, send: Callable[[Any],
 
 
 def fuzz(
-    schema: Any, headers: Mapping[str, dict[str, str]], known: Mapping[str, object], examples: int
+    schema: Any,
+    headers: Mapping[str, dict[str, str]],
+    known: Mapping[str, object],
+    examples: int,
+    shard: tuple[int, int] = (0, 1),
+    progress: Path | None = None,
 ) -> Tally:
-    """Every operation × every role's headers × {valid, invalid}, `examples` cases each."""
+    """Every operation × every role's headers × {valid, invalid}, `examples` cases each.
+
+    `shard` (i, n) takes every n-th operation from the i-th, so n processes share a long run; `progress`
+    is rewritten after each operation with the tally so far (a long run cut short still tells its counts).
+    """
     tally = Tally()
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()][shard[0] :: shard[1]]
     for operation in operations:
         started = time.monotonic()
         for role, auth in headers.items():
@@ -98,6 +116,8 @@ def fuzz(
 
             for strategy in strategies(operation, known):
                 drive(strategy, examples, send)
+        if progress is not None:
+            progress.write_text(json.dumps(tally.summary(), indent=1))
         log.info(
             "%s %s: %.1f s, %d cases so far",
             operation.method.upper(),

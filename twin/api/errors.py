@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twin import errors
@@ -135,15 +136,21 @@ def database_away(exc: DBAPIError) -> bool:
     )
 
 
-def unavailable(request: Request) -> JSONResponse:
-    response = problem(
-        503,
-        "the database is not reachable at the moment; nothing of this request was stored unless a later"
-        " read shows it; try again shortly",
-        instance=request.url.path,
-    )
+AWAY = "the database is not reachable at the moment"
+BUSY = "every database connection is busy (the server is overloaded)"
+
+
+def unavailable(request: Request, why: str = AWAY) -> JSONResponse:
+    detail = f"{why}; nothing of this request was stored unless a later read shows it; try again shortly"
+    response = problem(503, detail, instance=request.url.path)
     response.headers["Retry-After"] = "2"
     return response
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    """Every database connection of the pool stayed busy past its timeout: overloaded, try again."""
+    log.warning("connection pool exhausted on %s %s: %s", request.method, request.url.path, exc)
+    return unavailable(request, BUSY)
 
 
 async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
@@ -175,4 +182,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ConnectionError, _connection_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)

@@ -163,12 +163,20 @@ class VehicleDirectory:
         self.engine, self.ttl_s = engine, ttl_s
         self._by_device: dict[str, VehicleRow] = {}
         self._loaded = -1e9
+        # One reload at a time: when the directory expires under load, hundreds of requests would
+        # otherwise each reload it at once and exhaust the owner pool (seen with 10,000 buses).
+        self._reloading = asyncio.Lock()
 
-    async def find(self, device_id: str) -> VehicleRow | None:
+    def _stale(self, device_id: str) -> bool:
         age = time.monotonic() - self._loaded
         unknown = device_id.lstrip("0") not in self._by_device
-        if age > self.ttl_s or (unknown and age > min(self.ttl_s, 1.0)):  # an unknown id reloads ≤ 1/s
-            await self._load()
+        return age > self.ttl_s or (unknown and age > min(self.ttl_s, 1.0))  # an unknown id reloads ≤ 1/s
+
+    async def find(self, device_id: str) -> VehicleRow | None:
+        if self._stale(device_id):
+            async with self._reloading:
+                if self._stale(device_id):  # not already reloaded by the request we waited for
+                    await self._load()
         return self._by_device.get(device_id.lstrip("0"))
 
     async def _load(self) -> None:
