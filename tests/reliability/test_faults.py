@@ -22,10 +22,13 @@ from sqlalchemy import Engine, text
 from tests.access import world as w
 from tests.live.conftest import wait_for
 from tests.live.test_durability import environment, process
+from tests.reliability.conftest import quiet
 from tests.reliability.fingerprint import changes, fingerprint
 from twin.config import Settings
+from twin.db import migrate
 from twin.db.cluster import Cluster
 from twin.db.engine import sync_engine
+from twin.db.provision import services_down, services_up
 from twin.services import free_port, port_open
 
 X = 112.40  # school A's campus CA spans lon 112.40–112.41, lat 34.60–34.61 (world.py)
@@ -207,11 +210,37 @@ def test_the_server_killed_during_edits_loses_no_acknowledged_feature_and_halves
 # --- PostgreSQL restarted under load --------------------------------------------------------------------
 
 
+@pytest.fixture
+def own_cluster(services: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A PostgreSQL (and broker) of this test's own, migrated, with the world in it: restarting the
+    session's cluster would cut every other fixture's open connections."""
+    settings = quiet(
+        services.model_copy(
+            update={
+                "paths": services.paths.model_copy(update={"data_dir": tmp_path / "own"}),
+                "db": services.db.model_copy(update={"private_port": free_port()}),
+                "broker": services.broker.model_copy(update={"private_port": free_port()}),
+            }
+        )
+    )
+    services_up(settings)
+    try:
+        migrate.upgrade(settings.db)
+        engine = sync_engine(settings.db)
+        with engine.begin() as conn:
+            w.build(conn)
+        engine.dispose()
+        yield settings
+    finally:
+        services_down(settings)
+
+
 def test_postgres_restarted_under_load_recovers_and_keeps_every_acknowledged_write(
-    services: Settings, world_db: tuple[Settings, w.World], owner: Engine, tmp_path: Path
+    own_cluster: Settings, tmp_path: Path
 ) -> None:
-    args, env, host, port = serve(world_db[0], tmp_path)
-    cluster = Cluster(services.paths.pg_dir / "data", services.db.private_port)
+    args, env, host, port = serve(own_cluster, tmp_path)
+    cluster = Cluster(own_cluster.paths.pg_dir / "data", own_cluster.db.private_port)
+    owner = sync_engine(own_cluster.db)
     writers = [Writer(host, "", range(100_000 + k * 10_000, 100_000 + k * 10_000 + 10_000)) for k in range(3)]
     with process(args, env, tmp_path / "serve.log"):
         wait_for(lambda: port_open(port), 60, "twin serve")
@@ -245,6 +274,7 @@ def test_postgres_restarted_under_load_recovers_and_keeps_every_acknowledged_wri
     assert recovered_s < 30
     acknowledged = {i for wr in writers for i in wr.acknowledged}
     found = stored_points(owner)
+    owner.dispose()
     assert acknowledged <= set(found), f"acknowledged but lost: {sorted(acknowledged - set(found))[:10]}"
     assert_whole(found)
     # While the database is away the answer is 503 problem+json (retry later), never a 500.
