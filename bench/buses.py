@@ -232,12 +232,12 @@ def run() -> str:
 def report(lines: list[str]) -> str:
     return "\n".join(
         [
-            "`python -m bench buses` on this shared 2-core machine (server, PostGIS and load generator share"
-            " it, and other sessions' tests ran beside it),"
+            "`python -m bench buses` on this 2-core machine (server, PostGIS and load generator share it;"
+            " the load average below says whether other work ran beside it),"
             f" {SECONDS} s per row; rate = rows committed to `positions` per second"
             " (each one also a live `position` event). Goal ≥ 5,000 positions/s.",
             "",
-            f"Load average at the end (others' tests and benches share the cores): {os.getloadavg()[0]:.1f}.",
+            f"Load average at the end (this bench's own processes count): {os.getloadavg()[0]:.1f}.",
             "",
             "| workers | protocol | load | positions/s | wrk latency (avg, stdev, max) |",
             "|---:|---|---|---:|---|",
@@ -245,10 +245,10 @@ def report(lines: list[str]) -> str:
             "",
             "OsmAnd is answered before routing (twin/api/osmand_fastpath.py) and each process stores two"
             " batches at once. A client is answered only once its fix is committed (so it may forget it),"
-            " so one fix per request is bounded by connections ÷ commit time: 200 keep-alive connections"
-            " waiting ~100 ms per commit give ~2,000 fixes/s whatever the parsing costs. Many fixes per"
-            " request — the JSON `locations` list a Traccar client sends after buffering, or JT/T 808 batch"
-            " upload — carry the rate past the goal.",
+            " so one fix per request is bounded by connections ÷ commit time (on a loaded machine, 200"
+            " connections waiting ~100 ms per commit give ~2,000 fixes/s whatever the parsing costs). Many"
+            " fixes per request — the JSON `locations` list a Traccar client sends after buffering, or"
+            " JT/T 808 batch upload — carry the rate well past the goal.",
         ]
     )
 
