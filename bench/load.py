@@ -8,6 +8,7 @@ committed per second, and the server's resident memory. `python -m bench load`; 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -38,10 +39,60 @@ USER_RATE = 4.0  # requests/s of each simulated user
 USERS_PER_ROLE = 3
 
 
+# The buses come from wrk (C): a Python client spending a core on 1,000 requests/s was the bottleneck
+# (the server sat at a few % CPU). Each connection waits DELAY_MS between its fixes: CONNECTIONS / DELAY
+# paces the fleet; every fix has a (bus, time) of its own.
+CONNECTIONS = 100
+WRK_LUA = """
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+init = function(args)
+  base = {BASE}
+end
+request = function()
+  counter = counter + 1
+  local bus = (counter * 2 + tid) % {BUSES} + 1
+  local ms = base + counter * 2 + tid
+  local path = string.format("/osmand?id=LD%05d&lat=%.5f&lon=112.41&speed=25&timestamp=%d",
+    bus, 34.6 + (counter % 997) / 100000, ms)
+  return wrk.format("GET", path)
+end
+delay = function()
+  return {DELAY_MS}
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %d, "p50": %.3f, "p95": %.3f, "p99": %.3f, "max": %.3f, '
+    .. '"non_2xx": %d, "socket_errors": %d}\\n', summary.requests, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+async def buses_wrk(host: str) -> dict[str, float]:
+    """The fleet's fixes for SECONDS through wrk; its request count, latency percentiles (ms) and errors."""
+    script = Path("var/bench/load_buses.lua")
+    script.parent.mkdir(parents=True, exist_ok=True)
+    delay_ms = round(CONNECTIONS / (BUSES * BUS_HZ) * 1000)
+    lua = WRK_LUA.replace("{BASE}", str(int(time.time() * 1000)))
+    script.write_text(lua.replace("{BUSES}", str(BUSES)).replace("{DELAY_MS}", str(delay_ms)))
+    args = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{SECONDS:.0f}s", "-s", str(script)]
+    proc = await asyncio.create_subprocess_exec(*args, f"http://{host}", stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    line = next(x for x in out.decode().splitlines() if x.startswith("WRK "))
+    return dict(json.loads(line[4:]))
+
+
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    wrk: dict[str, float] = field(default_factory=dict)  # the buses, as wrk measured them
 
     def add(self, kind: str, seconds: float, ok: bool) -> None:
         self.latencies[kind].append(seconds)
@@ -126,7 +177,7 @@ async def paced(until: float, rate: float, send: Callable[[int], object], concur
     await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
-async def traffic(base: str, paths: dict[str, list[str]], devices: list[str], tally: Tally) -> None:
+async def traffic(base: str, paths: dict[str, list[str]], tally: Tally) -> None:
     limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         tokens = {}
@@ -135,7 +186,6 @@ async def traffic(base: str, paths: dict[str, list[str]], devices: list[str], ta
             r.raise_for_status()
             tokens[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
         until = time.perf_counter() + SECONDS
-        base_ms = int(time.time() * 1000)
 
         async def timed(kind: str, method: str, url: str, **kw: object) -> None:
             t0 = time.perf_counter()
@@ -146,12 +196,6 @@ async def traffic(base: str, paths: dict[str, list[str]], devices: list[str], ta
                 ok = False
             tally.add(kind, time.perf_counter() - t0, ok)
 
-        async def fix(n: int) -> None:
-            device = devices[n % len(devices)]
-            ms = base_ms + n  # every fix of a bus at a time of its own
-            url = f"/osmand?id={device}&lat={34.6 + (n % 997) / 1e5}&lon=112.41&speed=25&timestamp={ms}"
-            await timed("bus (OsmAnd)", "GET", url)
-
         def user(role: str) -> Callable[[int], object]:
             async def one(n: int) -> None:
                 route = paths[role][n % len(paths[role])]
@@ -159,10 +203,11 @@ async def traffic(base: str, paths: dict[str, list[str]], devices: list[str], ta
 
             return one
 
-        await asyncio.gather(
-            paced(until, BUSES * BUS_HZ, fix, 200),
+        results = await asyncio.gather(
+            buses_wrk(base.removeprefix("http://")),
             *(paced(until, USER_RATE * USERS_PER_ROLE, user(r), USERS_PER_ROLE) for r in paths),
         )
+        tally.wrk = results[0]
 
 
 def rss_mb(pid: int) -> float:
@@ -191,7 +236,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run() -> str:
-    settings, paths, devices, _ = prepare()
+    settings, paths, _, _ = prepare()
     port, jt_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -215,7 +260,7 @@ def run() -> str:
                 await asyncio.sleep(1)
 
         async def both() -> None:
-            await asyncio.gather(traffic(f"http://{host}", paths, devices, tally), watch())
+            await asyncio.gather(traffic(f"http://{host}", paths, tally), watch())
 
         started = time.perf_counter()
         asyncio.run(both())
@@ -235,12 +280,21 @@ def report(tally: Tally, elapsed: float, committed: int, rss: tuple[float, float
             f" {percentile(ms, 95):.0f} | {percentile(ms, 99):.0f} | {max(ms):.0f} |"
             f" {100 * tally.errors.get(kind, 0) / len(values):.2f} % |"
         )
+    if tally.wrk:
+        w = tally.wrk
+        errors = 100 * (w["non_2xx"] + w["socket_errors"]) / max(w["requests"], 1)
+        rows.append(
+            f"| bus (OsmAnd, wrk) | {w['requests']:,.0f} | {w['requests'] / elapsed:,.1f} | {w['p50']:.0f} |"
+            f" {w['p95']:.0f} | {w['p99']:.0f} | {w['max']:.0f} | {errors:.2f} % |"
+        )
     target = BUSES * BUS_HZ
     load = os.getloadavg()[0]
     intro = (
         f"`python -m bench load`: {SECONDS:.0f} s over loopback against `twin serve` (1 worker) on the"
         f" shared 2-core machine (server, PostGIS and the load generator share it; load average at the end"
-        f" {load:.1f}). {BUSES:,} buses at {BUS_HZ} Hz = {target:,.0f} OsmAnd fixes/s asked, paced;"
+        f" {load:.1f}). {BUSES:,} buses at {BUS_HZ} Hz = {target:,.0f} OsmAnd fixes/s asked, paced by wrk"
+        f" ({CONNECTIONS} keep-alive connections, each waiting {CONNECTIONS / target * 1000:.0f} ms"
+        " between fixes);"
         f" {USERS_PER_ROLE} users per role at {USER_RATE:g} requests/s each."
     )
     memory = f"{rss[0]:.0f} MB at start, {rss[1]:.0f} MB peak, {rss[2]:.0f} MB at the end"
