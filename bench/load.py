@@ -100,8 +100,33 @@ class Tally:
             self.errors[kind] += 1
 
 
+# A fleet spread as in a county: SCHOOLS schools (the sample's and siblings beside it) with BUSES / SCHOOLS
+# buses each. With all 10,000 in one school, every leader's deck.json and parent's /live/buses carried
+# 10,000 buses, which no school has, and those answers alone filled the server's event loop.
+SCHOOLS = 1000
+LOAD_SCHOOLS = """
+INSERT INTO org_units (code, name, level, parent_id, path, enrolment)
+SELECT left(s.code, 6) || lpad(n::text, 4, '0'), 'Load school ' || n, 'school', s.parent_id,
+       subpath(s.path, 0, 3) || (left(s.code, 6) || lpad(n::text, 4, '0')), 1000
+  FROM (SELECT o.* FROM campuses c JOIN org_units o ON o.id = c.school_id ORDER BY c.id LIMIT 1) s,
+       generate_series(2, :schools) n
+ON CONFLICT DO NOTHING
+"""
+# Bus n belongs to school n mod SCHOOLS (school 0: the sample's, whose users are the ones signed in).
+LOAD_BUSES = """
+WITH s AS (SELECT c.id AS campus_id, c.org_path, o.code FROM campuses c JOIN org_units o ON o.id = c.school_id
+            ORDER BY c.id LIMIT 1)
+INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id)
+SELECT coalesce(o.path, s.org_path), s.campus_id, 'LOAD-' || n, 'LD' || lpad(n::text, 5, '0'),
+       (SELECT id FROM bus_routes r WHERE r.campus_id = s.campus_id ORDER BY id LIMIT 1)
+  FROM s CROSS JOIN generate_series(1, :n) n
+  LEFT JOIN org_units o ON n % :schools > 0
+       AND o.code = left(s.code, 6) || lpad((n % :schools + 1)::text, 4, '0')
+"""
+
+
 def prepare() -> tuple[object, dict[str, str], list[str], int]:
-    """The sample campus, 10,000 extra buses of its school, one user per role; (settings, users, devices)."""
+    """The sample campus, 10,000 buses over SCHOOLS schools, one user per role; (settings, users, devices)."""
     settings = bench_database("twin_bench_load")
     engine = sync_engine(settings.db)
     try:
@@ -112,15 +137,8 @@ def prepare() -> tuple[object, dict[str, str], list[str], int]:
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE positions, live_events"))
             conn.execute(text("DELETE FROM vehicles WHERE device_id LIKE 'LD%'"))
-            conn.execute(
-                text(
-                    "INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id)"
-                    " SELECT c.org_path, c.id, 'LOAD-' || n, 'LD' || lpad(n::text, 5, '0'),"
-                    "  (SELECT id FROM bus_routes r WHERE r.campus_id = c.id ORDER BY id LIMIT 1)"
-                    " FROM (SELECT * FROM campuses ORDER BY id LIMIT 1) c, generate_series(1, :n) n"
-                ),
-                {"n": BUSES},
-            )
+            conn.execute(text(LOAD_SCHOOLS), {"schools": SCHOOLS})
+            conn.execute(text(LOAD_BUSES), {"n": BUSES, "schools": SCHOOLS})
             school, province = conn.execute(
                 text(
                     "SELECT s.code, p.code FROM campuses c JOIN org_units s ON s.id = c.school_id"
