@@ -42,7 +42,7 @@ USERS_PER_ROLE = 3
 # The buses come from wrk (C): a Python client spending a core on 1,000 requests/s was the bottleneck
 # (the server sat at a few % CPU). Each connection waits DELAY_MS between its fixes: CONNECTIONS / DELAY
 # paces the fleet; every fix has a (bus, time) of its own.
-CONNECTIONS = 100
+CONNECTIONS = 1000
 WRK_LUA = """
 local counter = 0
 local threads = 0
@@ -113,12 +113,23 @@ SELECT left(s.code, 6) || lpad(n::text, 4, '0'), 'Load school ' || n, 'school', 
 ON CONFLICT DO NOTHING
 """
 # Bus n belongs to school n mod SCHOOLS (school 0: the sample's, whose users are the ones signed in).
+# Each load school runs its own route (the sample route's line): parents see the buses of their child's
+# route, and a route is served by a few buses, not thousands.
+LOAD_ROUTES = """
+INSERT INTO bus_routes (org_path, campus_id, code, name, geom)
+SELECT o.path, r.campus_id, 'LOAD-R' || right(o.code, 4), 'Load route ' || right(o.code, 4), r.geom
+  FROM (SELECT * FROM bus_routes ORDER BY id LIMIT 1) r
+  JOIN org_units o ON o.parent_id = (SELECT parent_id FROM org_units WHERE path = r.org_path)
+       AND o.name LIKE 'Load school %'
+ON CONFLICT DO NOTHING
+"""
 LOAD_BUSES = """
 WITH s AS (SELECT c.id AS campus_id, c.org_path, o.code FROM campuses c JOIN org_units o ON o.id = c.school_id
             ORDER BY c.id LIMIT 1)
 INSERT INTO vehicles (org_path, campus_id, plate, device_id, route_id)
 SELECT coalesce(o.path, s.org_path), s.campus_id, 'LOAD-' || n, 'LD' || lpad(n::text, 5, '0'),
-       (SELECT id FROM bus_routes r WHERE r.campus_id = s.campus_id ORDER BY id LIMIT 1)
+       coalesce((SELECT id FROM bus_routes r WHERE r.org_path = o.path),
+                (SELECT id FROM bus_routes r WHERE r.campus_id = s.campus_id ORDER BY id LIMIT 1))
   FROM s CROSS JOIN generate_series(1, :n) n
   LEFT JOIN org_units o ON n % :schools > 0
        AND o.code = left(s.code, 6) || lpad((n % :schools + 1)::text, 4, '0')
@@ -138,6 +149,7 @@ def prepare() -> tuple[object, dict[str, str], list[str], int]:
             conn.execute(text("TRUNCATE positions, live_events"))
             conn.execute(text("DELETE FROM vehicles WHERE device_id LIKE 'LD%'"))
             conn.execute(text(LOAD_SCHOOLS), {"schools": SCHOOLS})
+            conn.execute(text(LOAD_ROUTES))
             conn.execute(text(LOAD_BUSES), {"n": BUSES, "schools": SCHOOLS})
             school, province = conn.execute(
                 text(
