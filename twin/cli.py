@@ -414,10 +414,16 @@ def serve(
 @live_app.command("ingest")
 def live_ingest() -> None:
     """Take sensor events in from MQTT (and fire due escalations) until stopped; run several to share."""
+    from twin.live.ingest import run_forever
+
+    run_forever(_worker_settings())
+
+
+def _worker_settings() -> Settings:
+    """A long-running worker's settings, with its log on stderr and the services it needs up."""
     import logging
 
     from twin.db.provision import services_up as up
-    from twin.live.ingest import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = _settings()
@@ -425,25 +431,18 @@ def live_ingest() -> None:
         up(s)
     except ServiceError as exc:
         raise _fail(str(exc)) from exc
-    run_forever(s)
+    return s
 
 
 @live_app.command("jt808")
 def live_jt808() -> None:
     """Run the JT/T 808 listener alone (JT808_PORT, default 5015), e.g. when the server runs without it."""
     import asyncio
-    import logging
 
     from twin.access.tokens import signing_secret
-    from twin.db.provision import services_up as up
     from twin.live.buses import start_buses
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    s = _settings()
-    try:
-        up(s)
-    except ServiceError as exc:
-        raise _fail(str(exc)) from exc
+    s = _worker_settings()
     s = s.model_copy(update={"bus": s.bus.model_copy(update={"jt808": True})})
 
     async def run() -> None:

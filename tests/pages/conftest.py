@@ -19,8 +19,9 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import Connection, text
 
 from tests.conftest import sample_database
-from tests.layers.conftest import PASSWORD, SCHOOL, SIBLING, _add_sibling_and_users
+from tests.layers.conftest import PASSWORD, SIBLING, _add_sibling_and_users
 from tests.layers.test_tiles_maplibre import CHROMIUM, CHROMIUM_ARGS
+from tests.live.conftest import _parent
 from twin.access.roles import Role
 from twin.access.users import NewUser, add_user
 from twin.config import LiveSettings, Settings
@@ -76,13 +77,6 @@ def _regions(conn: Connection) -> None:
     seed_activities(conn, "410000")  # drills and sessions for the schools added here
     for name, (role, org) in STAFF.items():
         add_user(conn, NewUser(name, role, org, PASSWORD))
-
-
-def _parent(conn: Connection) -> None:
-    code = conn.execute(
-        text("SELECT code FROM people WHERE role = 'parent' ORDER BY id LIMIT 1")
-    ).scalar_one()
-    add_user(conn, NewUser("parent", Role.parent, SCHOOL, PASSWORD, code))
 
 
 @pytest.fixture(scope="session")
