@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -13,6 +14,7 @@ from twin.live.policy import SensorType, Severity
 TOPIC_FILTER = "campus/+/sensors/+/events"
 NOTIFICATION_FILTER = "campus/+/notifications"  # published by other domains (hazards) after their commit
 MAX_NOTIFICATION_BYTES = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
 
 
 class Rejected(ValueError):
@@ -79,8 +81,8 @@ def _not_json(token: str) -> None:
     raise json.JSONDecodeError(f"{token} is not a number in JSON", token, 0)
 
 
-def parse_payload(payload: bytes) -> SensorEvent:
-    """The validated event, or Rejected naming what was wrong."""
+def parse_json_model(payload: bytes, model: type[M]) -> M:
+    """`payload` as a `model`, or Rejected naming what was wrong: every device topic reads its JSON so."""
     try:
         data = json.loads(payload, parse_constant=_not_json)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -88,10 +90,15 @@ def parse_payload(payload: bytes) -> SensorEvent:
     if not isinstance(data, dict):
         raise Rejected("malformed", "payload must be a JSON object")
     try:
-        return SensorEvent.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         issues = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise Rejected("malformed", issues) from exc
+
+
+def parse_payload(payload: bytes) -> SensorEvent:
+    """The validated event, or Rejected naming what was wrong."""
+    return parse_json_model(payload, SensorEvent)
 
 
 def event_json(event_id: str, type_: str, severity: str, time: datetime, **extra: object) -> bytes:

@@ -10,17 +10,16 @@ children only (migration 0020). Runs in the ingest's transaction: acknowledged a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from twin.live import queries_gates as q
-from twin.live.events import Rejected
+from twin.live.events import Rejected, parse_json_model
 
 GATE_FILTER = "campus/+/gates/+/events"
 # Titles are written in the schools' time: a parent reads "07:42", not the UTC hour.
@@ -57,17 +56,7 @@ def gate_source(topic: str) -> GateSource | None:
 
 
 def parse_pass(payload: bytes) -> GatePass:
-    try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected("malformed", f"payload is not JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise Rejected("malformed", "payload must be a JSON object")
-    try:
-        return GatePass.model_validate(data)
-    except ValidationError as exc:
-        issues = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Rejected("malformed", issues) from exc
+    return parse_json_model(payload, GatePass)
 
 
 def direction_of(terminal: q.Terminal, event: GatePass) -> str:

@@ -10,19 +10,18 @@ late raise alerts; coverage is the share of checks on time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from twin.config import FamilySettings
 from twin.live import queries_patrols as q
 from twin.live.derived import Derived, raise_derived
-from twin.live.events import Rejected
+from twin.live.events import Rejected, parse_json_model
 from twin.live.gates import SCHOOL_ZONE
 from twin.live.gps_osmand import Fix
 
@@ -53,14 +52,7 @@ def scan_source(topic: str) -> ScanSource | None:
 
 
 def parse_scan(payload: bytes) -> TagScan:
-    try:
-        data = json.loads(payload)
-        return TagScan.model_validate(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected("malformed", f"payload is not JSON ({exc})") from exc
-    except ValidationError as exc:
-        issues = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Rejected("malformed", issues) from exc
+    return parse_json_model(payload, TagScan)
 
 
 def take_scan(conn: Connection, source: ScanSource, scan: TagScan) -> str:
