@@ -408,6 +408,7 @@ def serve(
         port=port or s.server.port,
         workers=workers or s.server.workers,
         proxy_headers=False,
+        ws_per_message_deflate=s.server.ws_deflate,
     )
 
 

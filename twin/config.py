@@ -91,6 +91,10 @@ class ServerSettings(BaseSettings):
     # The largest request body of any kind (413 above it). Room for a full hazard report: 9 photos of at
     # most 10 MiB each plus the form around them; endpoints enforce their own tighter limits.
     max_body_bytes: int = 100 * 1024 * 1024
+    # permessage-deflate on WebSockets: off, because the live messages are a few hundred bytes of JSON
+    # and compressing each one for each client cost the server more CPU than the bytes it saved; on for
+    # clients behind a slow link.
+    ws_deflate: bool = False
 
 
 class CorsSettings(BaseSettings):

@@ -39,7 +39,7 @@ from twin.api.routers.ui import UI, ui_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
-from twin.db.engine import async_engine
+from twin.db.engine import async_engine, reader_engine
 from twin.db.provision import libpq_dsn
 from twin.layers.tile_events import TileListener, apply
 from twin.layers.tiles import tile_settings
@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(app.state.engine.dispose)
             app.state.tile_listener = await _tile_listener(settings, stack)
             _start_scheduler(app, settings, stack)
-            app.state.hub = Hub(app.state.engine, settings.live)
+            reader = reader_engine(settings.db)
+            stack.push_async_callback(reader.dispose)
+            app.state.hub = Hub(app.state.engine, settings.live, reader)
             stack.push_async_callback(app.state.hub.close)
             app.state.ingest = await start_ingest(settings)
             if app.state.ingest is not None:

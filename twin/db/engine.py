@@ -11,17 +11,28 @@ from twin.config import DatabaseSettings
 from twin.db.rls import APP_ROLE
 
 
-def sync_engine(settings: DatabaseSettings) -> Engine:
-    return create_engine(settings.sync_url(), pool_pre_ping=True)
+def sync_engine(settings: DatabaseSettings, *, pre_ping: bool = True) -> Engine:
+    """`pre_ping=False` for a worker that retries a failed unit of work anyway: a ping is a round trip."""
+    return create_engine(settings.sync_url(), pool_pre_ping=pre_ping)
 
 
 def async_engine(settings: DatabaseSettings) -> AsyncEngine:
     """The server's engine: every connection acts as `twin_app`, so row-level security always applies."""
+    return _app_engine(settings, pool_size=settings.pool_size, pool_pre_ping=True)
+
+
+def reader_engine(settings: DatabaseSettings, pool_size: int = 4) -> AsyncEngine:
+    """As `twin_app` too, for the live fan-out's one-statement reads (`twin_live_read`): autocommit and
+    no ping on checkout, which would double the round trips of a read; a read that meets a dropped
+    connection fails, the pool discards it, and the stream group reads again on its next bell or poll."""
+    return _app_engine(settings, pool_size=pool_size, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+
+
+def _app_engine(settings: DatabaseSettings, **options: Any) -> AsyncEngine:
     engine = create_async_engine(
         settings.async_url(),
-        pool_size=settings.pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"statement_timeout": str(settings.statement_timeout_ms)}},
+        **options,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

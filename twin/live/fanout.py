@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "twin_live"
 POLL_S = 1.0  # a group reads at least this often, bell or not
+RECENT_BELLS = 100_000  # bells whose path is remembered (ids of other jurisdictions are no gaps)
+EVERYWHERE = ""  # by_scope key of the groups every bell wakes
 SNAPSHOT_WINDOW = 256  # ids just below a snapshot that may belong to transactions still running
 
 
@@ -79,7 +82,11 @@ class Member:
     queue: asyncio.Queue[Event]
     pending: list[Event] | None = field(default_factory=list)  # events held while catching up
     dropped: str | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    waiter: asyncio.Future[None] | None = None  # the stream waiting for an event or a drop
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     def offer(self, row: Event) -> None:
         if self.dropped is not None or (row.id <= self.after and not row.gap):
@@ -93,11 +100,13 @@ class Member:
             self.queue.put_nowait(row)
         except asyncio.QueueFull:
             self.drop(f"too slow: more than {self.queue.maxsize} events waiting; reconnect with the last id")
+            return
+        self.wake()
 
     def drop(self, reason: str) -> None:
         if self.dropped is None:
             self.dropped = reason
-            self.wake.set()
+            self.wake()
 
 
 def group_key(caller: Caller) -> tuple[str, int | None]:
@@ -113,20 +122,14 @@ class Group:
     ) -> None:
         self.hub, self.key, self.cursor, self.gaps = hub, key, cursor, gaps
         self.everything = everything  # rung by every event: the whole territory, or a parent's few buses
-        self.foreign: set[int] = set()  # ids above the cursor the bell said are another jurisdiction's
         self.members: list[Member] = []
         self.bell = asyncio.Event()
         self.task = asyncio.create_task(self._pump(), name=f"live-group-{key}")
 
-    def ring(self, event_id: int | None, path: str | None) -> None:
-        """Wake for an event of this jurisdiction; remember one of another, so it is no gap to wait for."""
-        scope = self.key[0]
-        ours = path is None or path == scope or path.startswith(scope + ".")
-        if ours or event_id is None or self.everything:
-            self.bell.set()
-            return
-        if self.gaps.pop(event_id, None) is None and event_id > self.cursor:
-            self.foreign.add(event_id)
+    def foreign(self, event_id: int) -> bool:
+        """The bell said this id is another jurisdiction's: no gap to wait for when it is skipped."""
+        path = self.hub.bells.get(event_id)
+        return path is not None and not self.everything and not _within(path, self.key[0])
 
     async def _pump(self) -> None:
         while self.members:
@@ -138,31 +141,37 @@ class Group:
             except Exception:  # a read that failed is retried on the next bell or poll
                 log.exception("live group %s could not read the event log", self.key)
                 await asyncio.sleep(POLL_S)
-        self.hub.groups.pop(self.key, None)
+        self.hub.forget(self)
 
     async def _read(self) -> None:
         member = next((m for m in self.members if m.dropped is None), None)
         if member is None:
             return
         now = time.monotonic()
-        self.gaps = {i: t for i, t in self.gaps.items() if t > now}
-        async with self.hub.engine.begin() as conn:
-            if await begin_request(conn, member.claims.user_id, member.claims.version) is None:
-                member.drop("the account was disabled or the token revoked; sign in again")
-                return
-            rows = await q.events_after(
-                conn, self.cursor, gaps=list(self.gaps), limit=self.hub.settings.queue_size
-            )
+        self.gaps = {i: t for i, t in self.gaps.items() if t > now and not self.foreign(i)}
+        claims = member.claims
+        try:
+            async with self.hub.reader.connect() as conn:
+                rows = await q.read_events(
+                    conn,
+                    claims.user_id,
+                    claims.version,
+                    self.cursor,
+                    list(self.gaps),
+                    self.hub.settings.queue_size,
+                )
+        except q.Revoked:
+            member.drop("the account was disabled or the token revoked; sign in again")
+            return
         events = []
         for row in rows:
             events.append(_event(row, gap=row["id"] in self.gaps))
             self.gaps.pop(row["id"], None)
             if row["id"] > self.cursor:
                 deadline = now + self.hub.settings.gap_wait_s
-                skipped = (i for i in range(self.cursor + 1, row["id"]) if i not in self.foreign)
+                skipped = (i for i in range(self.cursor + 1, row["id"]) if not self.foreign(i))
                 self.gaps.update(dict.fromkeys(skipped, deadline))
                 self.cursor = row["id"]
-        self.foreign = {i for i in self.foreign if i > self.cursor}
         if len(rows) == self.hub.settings.queue_size:
             self.bell.set()  # more to read
         for event in events:
@@ -173,9 +182,19 @@ class Group:
 class Hub:
     """This process's side of the fan-out: the LISTEN connection and the groups of connected clients."""
 
-    def __init__(self, engine: AsyncEngine, settings: LiveSettings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: LiveSettings, reader: AsyncEngine | None = None
+    ) -> None:
         self.engine, self.settings = engine, settings
+        # The groups' reads are one autocommit statement each (`twin_live_read`); snapshots and
+        # catch-ups, rare, go through `engine` with the request's scope.
+        self.reader = reader or engine.execution_options(isolation_level="AUTOCOMMIT")
         self.groups: dict[tuple[str, int | None], Group] = {}
+        # A bell wakes the groups of the event's school and of its ancestors, found by scope, plus those
+        # rung by everything: O(depth), not O(groups), per bell. The paths of recent bells let a group
+        # tell another jurisdiction's ids from gaps.
+        self.by_scope: dict[str, list[Group]] = {}
+        self.bells: OrderedDict[int, str] = OrderedDict()
         self.dropped = 0
         self._listener: AsyncConnection | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -194,8 +213,26 @@ class Hub:
     def _ring(self, *args: Any) -> None:
         """The bell: `<id> <org path>` (ids alone from before migration 0017, or none: ring everyone)."""
         event_id, path = _bell(str(args[3]) if len(args) > 3 else "")
-        for group in self.groups.values():
-            group.ring(event_id, path)
+        if event_id is None or path is None:
+            for group in self.groups.values():
+                group.bell.set()
+            return
+        self.bells[event_id] = path
+        if len(self.bells) > RECENT_BELLS:
+            self.bells.popitem(last=False)
+        for scope in (*_ancestors(path), EVERYWHERE):
+            for group in self.by_scope.get(scope, ()):
+                group.bell.set()
+
+    def _add(self, group: Group) -> None:
+        self.groups[group.key] = group
+        self.by_scope.setdefault(EVERYWHERE if group.everything else group.key[0], []).append(group)
+
+    def forget(self, group: Group) -> None:
+        self.groups.pop(group.key, None)
+        peers = self.by_scope.get(EVERYWHERE if group.everything else group.key[0], [])
+        if group in peers:
+            peers.remove(group)
 
     async def _watchdog(self) -> None:
         """Listen again after the connection dropped; the groups' polling covers the gap meanwhile."""
@@ -258,7 +295,8 @@ class Hub:
             deadline = time.monotonic() + self.settings.gap_wait_s
             gaps = {i: deadline for i in range(max(window, 0) + 1, after + 1) if i not in seen}
             everything = caller.whole or caller.role is Role.parent
-            group = self.groups[key] = Group(self, key, after, gaps, everything)
+            group = Group(self, key, after, gaps, everything)
+            self._add(group)
         group.members.append(member)
         stream = Stream(self, group, member, snapshot)
         try:
@@ -288,6 +326,16 @@ class Hub:
             member.offer(row)
 
 
+def _within(path: str, scope: str) -> bool:
+    return path == scope or path.startswith(scope + ".")
+
+
+def _ancestors(path: str) -> list[str]:
+    """'a.b.c' -> ['a', 'a.b', 'a.b.c']: the scopes that hold the path."""
+    parts = path.split(".")
+    return [".".join(parts[: n + 1]) for n in range(len(parts))]
+
+
 def _bell(payload: str) -> tuple[int | None, str | None]:
     head, _, path = payload.partition(" ")
     try:
@@ -307,6 +355,20 @@ async def _snapshot(conn: AsyncConnection) -> dict[str, Any]:
     }
 
 
+async def _wait(member: Member, timeout: float | None) -> None:
+    """Until the member is offered an event or dropped, or `timeout` passes: one future and one timer per
+    wait (not two tasks), as every client waits again after each message."""
+    loop = asyncio.get_running_loop()
+    waiter = member.waiter = loop.create_future()
+    timer = None if timeout is None else loop.call_later(timeout, member.wake)
+    try:
+        await waiter
+    finally:
+        member.waiter = None
+        if timer is not None:
+            timer.cancel()
+
+
 class Stream:
     """One client's view: the snapshot (if asked), then events in id order until closed or dropped."""
 
@@ -321,20 +383,7 @@ class Stream:
         """The next event, None after `timeout` seconds without one; raises Dropped."""
         member = self.member
         if member.dropped is None and member.queue.empty():
-            member.wake.clear()
-            getter = asyncio.ensure_future(member.queue.get())
-            waker = asyncio.ensure_future(member.wake.wait())
-            done, _ = await asyncio.wait(
-                {getter, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            waker.cancel()
-            if getter in done:
-                return self._delivered(getter.result())
-            getter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await getter
-            if getter.done() and not getter.cancelled():
-                return self._delivered(getter.result())
+            await _wait(member, timeout)
         if member.dropped is not None:
             self.hub.dropped += 1
             raise Dropped(member.dropped)

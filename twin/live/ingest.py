@@ -204,7 +204,8 @@ class IngestWorker:
 
     def __init__(self, settings: Settings, clock: Clock = utc_now, stats: IngestStats = STATS) -> None:
         self.settings, self.clock, self.stats = settings, clock, stats
-        self.engine = sync_engine(settings.db)
+        # No ping per batch: a batch that meets a dropped connection is not acknowledged and is retried.
+        self.engine = sync_engine(settings.db, pre_ping=False)
         self.subscribed = threading.Event()
         self._stop = threading.Event()
         self._slot_conn: Connection | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _BUSES = text("""
@@ -89,3 +90,24 @@ async def events_after(
 async def ids_between(conn: AsyncConnection, after: int, upto: int) -> list[int]:
     query = text("SELECT id FROM live_events WHERE id > :after AND id <= :upto ORDER BY id")
     return [int(i) for i in (await conn.execute(query, {"after": after, "upto": upto})).scalars()]
+
+
+class Revoked(Exception):
+    """The reader's account was disabled or its token revoked since the stream opened."""
+
+
+_READ = text("SELECT id, kind, payload, at FROM twin_live_read(:uid, :ver, :after, :upto, :gaps, :limit)")
+_REVOKED = "42501"  # insufficient_privilege, raised by twin_live_read (migration 0023)
+
+
+async def read_events(
+    conn: AsyncConnection, user_id: int, version: int, after: int, gaps: list[int], limit: int
+) -> list[dict[str, Any]]:
+    """`events_after` as the user, in one statement that sets the scope too; raises Revoked."""
+    params = {"uid": user_id, "ver": version, "after": after, "upto": 2**62, "gaps": gaps, "limit": limit}
+    try:
+        return [dict(r) for r in (await conn.execute(_READ, params)).mappings()]
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _REVOKED:
+            raise Revoked from exc
+        raise

@@ -82,7 +82,8 @@ def count_repeat_once(conn: Connection, sensor: SensorRow, event: SensorEvent) -
 # A whole batch in one statement: events of (sensor, type) pairs with an active alert count up on it (one
 # UPDATE per alert, so one live event per alert per batch), their ids kept; the rest say why they were not.
 _REPEAT_BATCH = text("""
-WITH ev AS (
+WITH bulk AS (SELECT set_config('twin.bulk', 'on', true)),  -- read by the audit trigger at statement end
+ev AS (
     SELECT DISTINCT ON (e) *
       FROM unnest(CAST(:e AS text[]), CAST(:org AS text[]), CAST(:sensor AS int[]), CAST(:type AS text[]),
                   CAST(:severity AS text[]), CAST(:time AS timestamptz[]), CAST(:value AS float8[]),
@@ -109,6 +110,7 @@ SELECT ev.e, f.e IS NULL AS seen, u.id AS alert_id, k.event_id IS NOT NULL AS ke
   FROM ev LEFT JOIN fresh f ON f.e = ev.e
   LEFT JOIN upd u ON u.sensor_id = ev.sensor AND u.type = ev.type
   LEFT JOIN kept k ON k.event_id = ev.e
+ CROSS JOIN bulk
 """)
 
 
@@ -119,7 +121,6 @@ def count_repeats(conn: Connection, found: list[tuple[SensorRow, SensorEvent]]) 
     by a device is nobody's edit): copying the whole alert row, context included, twice per batch and alert
     was most of the ingest's time. Raising, acknowledging and clearing stay audited.
     """
-    conn.execute(_BULK, {"on": "on"})
     rows = conn.execute(
         _REPEAT_BATCH,
         {
@@ -134,17 +135,13 @@ def count_repeats(conn: Connection, found: list[tuple[SensorRow, SensorEvent]]) 
         },
     )
     repeats = {r.e: Repeat(bool(r.seen), None if r.seen else r.alert_id, bool(r.kept)) for r in rows}
-    conn.execute(_BULK, {"on": "off"})
+    conn.execute(_BULK_OFF)  # the statement turned it on; what the transaction writes next is audited
     return repeats
 
 
-_BULK = text("SELECT set_config('twin.bulk', :on, true)")  # read by twin_audit(): the owner's bulk writes
-
-
-def active_pairs(conn: Connection, sensor_ids: list[int]) -> set[tuple[int, str]]:
-    """(sensor, type) of the active alerts of these sensors."""
-    query = text("SELECT sensor_id, type FROM alerts WHERE cleared_at IS NULL AND sensor_id = ANY(:ids)")
-    return {(int(r.sensor_id), str(r.type)) for r in conn.execute(query, {"ids": sorted(set(sensor_ids))})}
+_BULK_OFF = text(
+    "SELECT set_config('twin.bulk', 'off', true)"
+)  # read by twin_audit(): the owner's bulk writes
 
 
 def undo_counts(conn: Connection, alerts: dict[int, int]) -> None:
