@@ -59,8 +59,9 @@ def dump_table(conn: Connection, table: str, path: Path, *, geometry_of: str | N
     partial = path.with_name(path.name + ".partial")  # a failed dump never leaves a file that looks whole
     written = 0
     with pq.ParquetWriter(partial, schema) as writer:
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
-            text(f"SELECT {select} FROM {_quote(table)}")
+        result = conn.execute(  # a server-side cursor, this statement only
+            text(f"SELECT {select} FROM {_quote(table)}"),
+            execution_options={"stream_results": True, "yield_per": CHUNK_ROWS},
         )
         for chunk in result.partitions():
             batch = pa.RecordBatch.from_pylist([dict(r._mapping) for r in chunk], schema=schema)

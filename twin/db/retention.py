@@ -136,6 +136,7 @@ def retire_months(
     A dry run changes nothing and reports what would be made and retired (rows are estimates).
     """
     now = now or datetime.now(UTC)
+    first_kept(now, keep_months)  # refused before anything is made
     with engine.begin() as conn:
         made = missing_ahead(conn, table, now) if dry_run else ensure_ahead(conn, table, now)
         old = expired(conn, table, keep_months, now)
