@@ -157,7 +157,8 @@ def db_retention(
             for partition in made:
                 report.add_row(name, partition, "would make" if dry_run else "made", "", "")
             for r in retired:
-                rows = f"~{r.partition.estimated_rows:,}" if r.rows is None else f"{r.rows:,}"
+                estimate = r.partition.estimated_rows  # -1: never analysed
+                rows = f"{r.rows:,}" if r.rows is not None else f"~{estimate:,}" if estimate >= 0 else "?"
                 action = "would retire" if dry_run else "retired"
                 report.add_row(name, r.partition.name, action, rows, str(r.file or ""))
             bar.update(task, advance=1, description=f"{name}: {len(retired)} month(s) retired")
