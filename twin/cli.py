@@ -130,6 +130,41 @@ def db_current() -> None:
     print(migrate.current(_settings().db))
 
 
+@db_app.command("retention")
+def db_retention(
+    keep_months: int = typer.Option(..., "--keep-months", help="whole months kept before the current one"),
+    export: Path | None = typer.Option(None, "--export", help="dump each month to DIR/<partition>.parquet"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="say what would be made and retired; change none"),
+    table: list[str] = typer.Option([], "--table", help="positions, alert_events or bus_incidents (all)"),
+) -> None:
+    """Make the coming months' partitions and retire the older ones (for cron), with progress."""
+    from twin.db import retention
+
+    tables = table or list(retention.TABLES)
+    report = Table("table", "partition", "action", "rows", "file")
+    with _owner_engine() as engine, _progress() as bar:
+        task = bar.add_task("retention", total=len(tables))
+        for name in tables:
+            bar.update(task, description=f"{name}: months ahead")
+            made, retired = retention.retire_months(
+                engine,
+                name,
+                keep_months,
+                export_dir=export,
+                dry_run=dry_run,
+                on_month=lambda p: bar.update(task, description=f"{p.name}: retiring"),
+            )
+            for partition in made:
+                report.add_row(name, partition, "would make" if dry_run else "made", "", "")
+            for r in retired:
+                estimate = r.partition.estimated_rows  # -1: never analysed
+                rows = f"{r.rows:,}" if r.rows is not None else f"~{estimate:,}" if estimate >= 0 else "?"
+                action = "would retire" if dry_run else "retired"
+                report.add_row(name, r.partition.name, action, rows, str(r.file or ""))
+            bar.update(task, advance=1, description=f"{name}: {len(retired)} month(s) retired")
+    Console().print(report)
+
+
 @app.command("load")
 def load(
     path: Path,

@@ -41,8 +41,10 @@ def find_sensor(conn: Connection, device_id: str) -> SensorRow | None:
 
 
 # The common case in one round trip: not seen before, an active alert to count on, the id kept.
+# `alert_events` is partitioned by the event's time and keyed (event_id, time): a redelivery carries its
+# original time, so the lookup and the conflict read one month's partition (migration 0021).
 _REPEAT_ONCE = text("""
-WITH seen AS (SELECT 1 FROM alert_events WHERE event_id = :e),
+WITH seen AS (SELECT 1 FROM alert_events WHERE event_id = :e AND time = :time),
 upd AS (
     UPDATE alerts SET count = count + 1, last_at = greatest(last_at, :time), updated_at = now()
      WHERE sensor_id = :sensor AND type = :type AND cleared_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen)
@@ -50,7 +52,7 @@ upd AS (
 kept AS (
     INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
     SELECT :e, CAST(:org AS ltree), upd.id, :severity, :time, :value, :unit FROM upd
-    ON CONFLICT (event_id) DO NOTHING RETURNING event_id)
+    ON CONFLICT (event_id, time) DO NOTHING RETURNING event_id)
 SELECT EXISTS (SELECT 1 FROM seen) AS seen, (SELECT id FROM upd) AS alert_id,
        EXISTS (SELECT 1 FROM kept) AS kept
 """)
@@ -90,7 +92,8 @@ ev AS (
                   CAST(:unit AS text[])) AS u(e, org, sensor, type, severity, time, value, unit)
      ORDER BY e
 ), fresh AS (
-    SELECT ev.* FROM ev WHERE NOT EXISTS (SELECT 1 FROM alert_events a WHERE a.event_id = ev.e)
+    SELECT ev.* FROM ev
+     WHERE NOT EXISTS (SELECT 1 FROM alert_events a WHERE a.event_id = ev.e AND a.time = ev.time)
 ), agg AS (
     SELECT sensor, type, count(*) AS n, max(time) AS t FROM fresh GROUP BY sensor, type
 ), locked AS (  -- in id order: two workers counting on the same alerts never wait on each other in a cycle
@@ -104,7 +107,7 @@ ev AS (
     INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
     SELECT f.e, CAST(f.org AS ltree), upd.id, f.severity, f.time, f.value, f.unit
       FROM fresh f JOIN upd ON upd.sensor_id = f.sensor AND upd.type = f.type
-    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+    ON CONFLICT (event_id, time) DO NOTHING RETURNING event_id
 )
 SELECT ev.e, f.e IS NULL AS seen, u.id AS alert_id, k.event_id IS NOT NULL AS kept
   FROM ev LEFT JOIN fresh f ON f.e = ev.e
@@ -193,7 +196,7 @@ def keep_event(conn: Connection, sensor: SensorRow, alert_id: int, event: Sensor
     query = text("""
 INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
 VALUES (:e, CAST(:org AS ltree), :alert, :severity, :time, :value, :unit)
-ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+ON CONFLICT (event_id, time) DO NOTHING RETURNING event_id
 """)
     params = {
         "e": event.event_id,

@@ -68,19 +68,26 @@ class EducationSession(Versioned, Base):
 
 
 class BusIncident(Base):
-    """A bus that sped, left its route, ran late, went silent, entered or left the campus; never edited."""
+    """A bus that sped, left its route, ran late, went silent, entered or left the campus; never edited.
+
+    Partitioned by month of `at` (migration 0021), so the key holds it; old months are retired by
+    twin.db.retention.
+    """
 
     __tablename__ = "bus_incidents"
-    __table_args__ = school_owned(
-        "bus_incidents",
-        Index("ix_bus_incidents_at", "at"),
-        CheckConstraint(f"kind IN {BUS_INCIDENT_KINDS}", name="kind_known"),
+    __table_args__ = (
+        *school_owned(
+            "bus_incidents",
+            Index("ix_bus_incidents_at", "at"),
+            CheckConstraint(f"kind IN {BUS_INCIDENT_KINDS}", name="kind_known"),
+        ),
+        {"postgresql_partition_by": "RANGE (at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(primary_key=True)
     value: Mapped[float | None]  # km/h over the limit, metres off the route, minutes late or silent
     geom: Mapped[Any] = geometry("POINT", nullable=True)

@@ -101,16 +101,23 @@ class Alert(Timestamps, Base):
 
 
 class AlertEvent(Base):
-    """Every sensor event id ever taken in, so a redelivered repeat is not counted twice."""
+    """Every sensor event id taken in, so a redelivered repeat is not counted twice; partitioned by month.
+
+    Keyed (event_id, time): a redelivery carries its original time, so it meets its first copy in the same
+    partition (migration 0021); old months are retired by twin.db.retention.
+    """
 
     __tablename__ = "alert_events"
-    __table_args__ = (Index("ix_alert_events_org_path", "org_path", postgresql_using="gist"),)
+    __table_args__ = (
+        Index("ix_alert_events_org_path", "org_path", postgresql_using="gist"),
+        {"postgresql_partition_by": "RANGE (time)"},
+    )
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     org_path: Mapped[str] = mapped_column(LTree())
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     severity: Mapped[str] = mapped_column(String(16))
-    time: Mapped[datetime]
+    time: Mapped[datetime] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     unit: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
