@@ -93,7 +93,9 @@ ev AS (
      ORDER BY e
 ), fresh AS (
     SELECT ev.* FROM ev
-     WHERE NOT EXISTS (SELECT 1 FROM alert_events a WHERE a.event_id = ev.e AND a.time = ev.time)
+     WHERE NOT EXISTS (SELECT 1 FROM alert_events a
+                        -- the batch's time range, so only its months' partitions are probed
+                        WHERE a.event_id = ev.e AND a.time = ev.time AND a.time BETWEEN :tmin AND :tmax)
 ), agg AS (
     SELECT sensor, type, count(*) AS n, max(time) AS t FROM fresh GROUP BY sensor, type
 ), locked AS (  -- in id order: two workers counting on the same alerts never wait on each other in a cycle
@@ -135,6 +137,8 @@ def count_repeats(conn: Connection, found: list[tuple[SensorRow, SensorEvent]]) 
             "time": [e.time for _s, e in found],
             "value": [e.value for _s, e in found],
             "unit": [e.unit for _s, e in found],
+            "tmin": min(e.time for _s, e in found),
+            "tmax": max(e.time for _s, e in found),
         },
     )
     repeats = {r.e: Repeat(bool(r.seen), None if r.seen else r.alert_id, bool(r.kept)) for r in rows}

@@ -1,7 +1,7 @@
 """The live fan-out reads the log in one statement: `twin_live_read`.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0021
 
 A stream group's read used to be five round trips (pool ping, BEGIN, `twin_begin_request`, the SELECT,
 COMMIT), once per group and bell: with 50 groups and a few hundred bells a second that was most of the
@@ -15,7 +15,7 @@ local to the statement's own transaction.
 from alembic import op
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
