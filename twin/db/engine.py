@@ -21,11 +21,15 @@ def async_engine(settings: DatabaseSettings) -> AsyncEngine:
     return _app_engine(settings, pool_size=settings.pool_size, pool_pre_ping=True)
 
 
-def reader_engine(settings: DatabaseSettings, pool_size: int = 4) -> AsyncEngine:
+def reader_engine(settings: DatabaseSettings, pool_size: int = 6) -> AsyncEngine:
     """As `twin_app` too, for the live fan-out's one-statement reads (`twin_live_read`): autocommit and
     no ping on checkout, which would double the round trips of a read; a read that meets a dropped
-    connection fails, the pool discards it, and the stream group reads again on its next bell or poll."""
-    return _app_engine(settings, pool_size=pool_size, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+    connection fails, the pool discards it, and the stream group reads again on its next bell or poll.
+    No overflow: a group waits for one of the pool's connections rather than open and close one of its own
+    (a connection made per read, with its statements prepared again, cost more than the read)."""
+    return _app_engine(
+        settings, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+    )
 
 
 def _app_engine(settings: DatabaseSettings, **options: Any) -> AsyncEngine:

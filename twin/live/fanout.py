@@ -52,9 +52,12 @@ class Event:
 
     id: int
     kind: str
-    message: dict[str, Any]
     text: str
     gap: bool = False  # read late: its id was skipped while its transaction ran
+
+    @property
+    def message(self) -> dict[str, Any]:
+        return dict(json.loads(self.text))
 
 
 def encode(value: Any) -> str:
@@ -62,8 +65,12 @@ def encode(value: Any) -> str:
 
 
 def _event(row: dict[str, Any], gap: bool) -> Event:
-    message = {"type": "event", "id": row["id"], "kind": row["kind"], "at": row["at"], "data": row["payload"]}
-    return Event(row["id"], row["kind"], message, encode(message), gap)
+    """The message around the payload; a payload read as JSON text is put in as it is, not parsed and
+    written again for every group that reads it."""
+    head = encode({"type": "event", "id": row["id"], "kind": row["kind"], "at": row["at"]})
+    payload = row["payload"]
+    data = payload if isinstance(payload, str) else encode(payload)
+    return Event(row["id"], row["kind"], f'{head[:-1]},"data":{data}}}', gap)
 
 
 class Dropped(Exception):

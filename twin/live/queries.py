@@ -96,14 +96,19 @@ class Revoked(Exception):
     """The reader's account was disabled or its token revoked since the stream opened."""
 
 
-_READ = text("SELECT id, kind, payload, at FROM twin_live_read(:uid, :ver, :after, :upto, :gaps, :limit)")
+# The payload as JSON text: the fan-out wraps it into each message as it is (twin.live.fanout._event).
+_READ = text(
+    "SELECT id, kind, payload::text AS payload, at"
+    " FROM twin_live_read(:uid, :ver, :after, :upto, :gaps, :limit)"
+)
 _REVOKED = "42501"  # insufficient_privilege, raised by twin_live_read (migration 0023)
 
 
 async def read_events(
     conn: AsyncConnection, user_id: int, version: int, after: int, gaps: list[int], limit: int
 ) -> list[dict[str, Any]]:
-    """`events_after` as the user, in one statement that sets the scope too; raises Revoked."""
+    """`events_after` as the user, in one statement that sets the scope too, payloads as JSON text;
+    raises Revoked."""
     params = {"uid": user_id, "ver": version, "after": after, "upto": 2**62, "gaps": gaps, "limit": limit}
     try:
         return [dict(r) for r in (await conn.execute(_READ, params)).mappings()]
