@@ -57,6 +57,27 @@ def test_forty_repeats_in_one_batch_count_up_once_and_push_one_delta(engine: Eng
     assert rows(engine, "SELECT count(*) AS n FROM alert_events")[0]["n"] == 41
 
 
+def test_a_counted_up_delta_carries_the_same_alert_fields_as_one_the_trigger_logs(engine: Engine) -> None:
+    """The batch logs its deltas itself (migration 0023); a client must not see a different shape."""
+    take(engine, [message(SMOKE, "s-0", 0)])
+    take(engine, [message(SMOKE, f"s-{i}", i) for i in (1, 2)])
+    with engine.begin() as conn:  # an update the batch does not log: the trigger does
+        conn.execute(text("UPDATE alerts SET acked_at = now(), acked_by = 'officer'"))
+    raised, repeated, acked = (
+        d["payload"] for d in rows(engine, "SELECT payload FROM live_events WHERE kind = 'alert' ORDER BY id")
+    )
+    assert (repeated["action"], acked["action"]) == ("repeated", "acked")
+    assert set(repeated["alert"]) == set(acked["alert"]) == set(raised["alert"]) - {"context"}
+    assert repeated["alert"]["count"] == 3 and repeated["alert"]["last_at"] == acked["alert"]["last_at"]
+    # the flag that let the batch log its own deltas ended with the batch's statement
+    assert (
+        rows(engine, "SELECT count(*) AS n FROM audit_log WHERE table_name = 'alerts' AND action = 'update'")[
+            0
+        ]["n"]
+        == 1
+    )
+
+
 def test_a_batch_keeps_message_order_for_raises_and_drops_duplicates_and_bad_messages(engine: Engine) -> None:
     take(engine, [message(SMOKE, "d-1", 0)])
     batch = [

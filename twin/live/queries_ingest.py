@@ -84,7 +84,8 @@ def count_repeat_once(conn: Connection, sensor: SensorRow, event: SensorEvent) -
 # A whole batch in one statement: events of (sensor, type) pairs with an active alert count up on it (one
 # UPDATE per alert, so one live event per alert per batch), their ids kept; the rest say why they were not.
 _REPEAT_BATCH = text("""
-WITH bulk AS (SELECT set_config('twin.bulk', 'on', true)),  -- read by the audit trigger at statement end
+WITH bulk AS (  -- read by the audit and live_alert triggers at statement end (migration 0023)
+    SELECT set_config('twin.bulk', 'on', true), set_config('twin.alert_logged', 'on', true)),
 ev AS (
     SELECT DISTINCT ON (e) *
       FROM unnest(CAST(:e AS text[]), CAST(:org AS text[]), CAST(:sensor AS int[]), CAST(:type AS text[]),
@@ -104,7 +105,14 @@ ev AS (
 ), upd AS (
     UPDATE alerts a SET count = a.count + l.n, last_at = greatest(a.last_at, l.t), updated_at = now()
       FROM locked l WHERE a.id = l.id
-    RETURNING a.id, a.sensor_id, a.type
+    RETURNING a.id, a.sensor_id, a.type, a.org_path, a.parent_id, twin_alert_body(a) AS body
+), logged AS (  -- the deltas the live_alert trigger would log, in one insert; then their bells
+    INSERT INTO live_events (org_path, kind, payload)
+    SELECT org_path, 'alert', jsonb_build_object('action', 'repeated', 'alert', body)
+      FROM upd WHERE parent_id IS NULL ORDER BY id
+    RETURNING id, org_path
+), rung AS (
+    SELECT count(pg_notify('twin_live', id::text || ' ' || org_path::text)) AS n FROM logged
 ), kept AS (
     INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
     SELECT f.e, CAST(f.org AS ltree), upd.id, f.severity, f.time, f.value, f.unit
@@ -115,7 +123,7 @@ SELECT ev.e, f.e IS NULL AS seen, u.id AS alert_id, k.event_id IS NOT NULL AS ke
   FROM ev LEFT JOIN fresh f ON f.e = ev.e
   LEFT JOIN upd u ON u.sensor_id = ev.sensor AND u.type = ev.type
   LEFT JOIN kept k ON k.event_id = ev.e
- CROSS JOIN bulk
+ CROSS JOIN bulk CROSS JOIN rung
 """)
 
 
@@ -147,7 +155,7 @@ def count_repeats(conn: Connection, found: list[tuple[SensorRow, SensorEvent]]) 
 
 
 _BULK_OFF = text(
-    "SELECT set_config('twin.bulk', 'off', true)"
+    "SELECT set_config('twin.bulk', 'off', true), set_config('twin.alert_logged', 'off', true)"
 )  # read by twin_audit(): the owner's bulk writes
 
 
