@@ -136,3 +136,45 @@ async def test_a_stream_whose_account_is_revoked_meanwhile_is_dropped_and_reads_
         await hub.close()
         await engine.dispose()
         await reader.dispose()
+
+
+async def test_a_parents_group_is_woken_by_their_childs_school_only_and_gets_its_bus(
+    live_db: Settings,
+) -> None:
+    """Not by every bell of the territory: a thousand parents must not each read the log for every bus."""
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings(gap_wait_s=30))
+    owner = sync_engine(live_db.db)
+    with owner.connect() as conn:
+        bus = conn.execute(
+            text(
+                "SELECT v.id, v.org_path::text AS org FROM vehicles v JOIN people p ON p.route_id = v.route_id"
+                " JOIN guardians g ON g.student_id = p.id JOIN users u ON u.person_id = g.parent_id"
+                " WHERE u.username = 'parent' ORDER BY v.id LIMIT 1"
+            )
+        ).one()
+    owner.dispose()
+    try:
+        stream = await hub.open(claims_of(live_db, "parent"), None)
+        assert stream.group.scopes == (bus.org,)  # the sample school, not the whole province
+        foreign = publish(live_db, 3, campus="SIB")
+        await asyncio.sleep(0.5)
+        assert not stream.group.bell.is_set() and all(stream.group.foreign(i) for i in foreign)
+        position = publish_position(live_db, bus.org, bus.id)
+        event = await stream.next(timeout=5)
+        assert event is not None and (event.id, event.kind) == (position, "position")
+        stream.close()
+    finally:
+        await hub.close()
+        await engine.dispose()
+
+
+def publish_position(settings: Settings, org: str, vehicle_id: int) -> int:
+    engine = sync_engine(settings.db)
+    with engine.begin() as conn:
+        event_id = conn.execute(
+            text("SELECT twin_live_publish(CAST(:org AS ltree), 'position', CAST(:p AS jsonb))"),
+            {"org": org, "p": json.dumps({"vehicle_id": vehicle_id, "lon": 112.4, "lat": 34.6})},
+        ).scalar_one()
+    engine.dispose()
+    return int(event_id)

@@ -125,10 +125,17 @@ class Group:
     """Members sharing one scope, and the one reader of the log on their behalf."""
 
     def __init__(
-        self, hub: Hub, key: tuple[str, int | None], cursor: int, gaps: dict[int, float], everything: bool
+        self,
+        hub: Hub,
+        key: tuple[str, int | None],
+        cursor: int,
+        gaps: dict[int, float],
+        scopes: tuple[str, ...],
     ) -> None:
         self.hub, self.key, self.cursor, self.gaps = hub, key, cursor, gaps
-        self.everything = everything  # rung by every event: the whole territory, or a parent's few buses
+        # The org paths whose bells wake this group: its jurisdiction; EVERYWHERE for the whole territory;
+        # a parent's children's and buses' schools (row-level security still picks the rows).
+        self.scopes = scopes
         self.members: list[Member] = []
         self.bell = asyncio.Event()
         self.task = asyncio.create_task(self._pump(), name=f"live-group-{key}")
@@ -136,7 +143,11 @@ class Group:
     def foreign(self, event_id: int) -> bool:
         """The bell said this id is another jurisdiction's: no gap to wait for when it is skipped."""
         path = self.hub.bells.get(event_id)
-        return path is not None and not self.everything and not _within(path, self.key[0])
+        return (
+            path is not None
+            and EVERYWHERE not in self.scopes
+            and not any(_within(path, s) for s in self.scopes)
+        )
 
     async def _pump(self) -> None:
         while self.members:
@@ -233,13 +244,15 @@ class Hub:
 
     def _add(self, group: Group) -> None:
         self.groups[group.key] = group
-        self.by_scope.setdefault(EVERYWHERE if group.everything else group.key[0], []).append(group)
+        for scope in group.scopes:
+            self.by_scope.setdefault(scope, []).append(group)
 
     def forget(self, group: Group) -> None:
         self.groups.pop(group.key, None)
-        peers = self.by_scope.get(EVERYWHERE if group.everything else group.key[0], [])
-        if group in peers:
-            peers.remove(group)
+        for scope in group.scopes:
+            peers = self.by_scope.get(scope, [])
+            if group in peers:
+                peers.remove(group)
 
     async def _watchdog(self) -> None:
         """Listen again after the connection dropped; the groups' polling covers the gap meanwhile."""
@@ -294,6 +307,7 @@ class Hub:
                 seen = set(await q.ids_between(conn, window, after))
             else:
                 after, window, seen = since, since, set()
+            scopes = await _scopes(conn, caller)
         member = Member(claims, caller, after, asyncio.Queue(self.settings.queue_size))
         # From here to the catch-up read, nothing awaits: the group cannot move past what we read.
         key = group_key(caller)
@@ -301,8 +315,7 @@ class Hub:
         if group is None:
             deadline = time.monotonic() + self.settings.gap_wait_s
             gaps = {i: deadline for i in range(max(window, 0) + 1, after + 1) if i not in seen}
-            everything = caller.whole or caller.role is Role.parent
-            group = Group(self, key, after, gaps, everything)
+            group = Group(self, key, after, gaps, scopes)
             self._add(group)
         group.members.append(member)
         stream = Stream(self, group, member, snapshot)
@@ -331,6 +344,15 @@ class Hub:
         held, member.pending = member.pending or [], None
         for row in rows + held:
             member.offer(row)
+
+
+async def _scopes(conn: AsyncConnection, caller: Caller) -> tuple[str, ...]:
+    """Whose bells wake the caller's group (see Group.scopes)."""
+    if caller.whole:
+        return (EVERYWHERE,)
+    if caller.role is Role.parent:
+        return tuple(await q.parent_schools(conn))
+    return (caller.org_path,)
 
 
 def _within(path: str, scope: str) -> bool:

@@ -116,3 +116,8 @@ async def read_events(
         if getattr(exc.orig, "sqlstate", None) == _REVOKED:
             raise Revoked from exc
         raise
+
+
+async def parent_schools(conn: AsyncConnection) -> list[str]:
+    """Org paths of the schools of the caller's children and of their buses (a parent's request)."""
+    return list((await conn.execute(text("SELECT twin_parent_schools()"))).scalar_one())

@@ -16,6 +16,10 @@ trigger `live_alert` then published each delta with its own function call, inser
 of the statement's time). The statement now logs its deltas itself, in one INSERT, with the same body
 (`twin_alert_body`, shared with the trigger) and the same bell, and says so with `twin.alert_logged`, which
 the trigger honours for updates by the owner only (as `twin.bulk` for the audit).
+
+`twin_parent_schools()`: the schools of a parent's children and of their buses. A parent's stream group
+is woken by the bells of those schools only, not by every bell of the territory (a thousand parents
+following their buses would otherwise each read the log for every position of every bus).
 """
 
 from alembic import op
@@ -55,6 +59,17 @@ CREATE FUNCTION twin_alert_body(a alerts) RETURNS jsonb LANGUAGE sql STABLE AS $
         'last_at', a.last_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by,
         'cleared_at', a.cleared_at, 'escalation_step', a.escalation_step,
         'lon', ST_X(a.geom), 'lat', ST_Y(a.geom))
+$$"""
+
+
+_PARENT_SCHOOLS = """
+CREATE FUNCTION twin_parent_schools() RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT coalesce(array_agg(DISTINCT s.path ORDER BY s.path), '{}') FROM (
+        SELECT p.org_path::text AS path FROM people p WHERE p.id = ANY (twin_caller_children())
+        UNION
+        SELECT v.org_path::text FROM vehicles v
+         WHERE v.id = ANY (coalesce(nullif(current_setting('twin.vehicles', true), ''), '{}')::int[])) s
 $$"""
 
 
@@ -104,9 +119,13 @@ def upgrade() -> None:
     op.execute(
         "GRANT EXECUTE ON FUNCTION twin_live_read(int, int, bigint, bigint, bigint[], int) TO twin_app"
     )
+    op.execute(_PARENT_SCHOOLS)
+    op.execute("REVOKE ALL ON FUNCTION twin_parent_schools() FROM PUBLIC")
+    op.execute("GRANT EXECUTE ON FUNCTION twin_parent_schools() TO twin_app, twin_app_all")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION twin_parent_schools()")
     op.execute("DROP FUNCTION twin_live_read(int, int, bigint, bigint, bigint[], int)")
     op.execute(_trigger("", _BODY_0011))
     op.execute("DROP FUNCTION twin_alert_body(alerts)")
