@@ -1,0 +1,82 @@
+"""GET /stats/{topic} as JSON is built by PostgreSQL: the same document, member for member and in the
+same order, as the rows the other formats get (twin.stats.service, rates by twin.stats.queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests.layers.conftest import COUNTY, SCHOOL
+from tests.stats.conftest import NOW
+from twin.config import StatsSettings
+from twin.stats.queries import GROUPS, ratio
+from twin.stats.service import Query, statistic_for_org
+
+Login = Callable[[str], dict[str, str]]
+
+CASES = [
+    ("province", Query("hazards", "school", period="2026")),
+    ("province", Query("hazards", "county", period="2026", per="month", split="grade")),
+    ("province", Query("inspections", "school", per="quarter")),  # a percentage
+    ("county", Query("drills", "school", split="type")),  # rates per 1,000 students
+    ("county", Query("patrols", "county", split="status")),  # no summary: the raw rows
+    ("leader", Query("risks", "school", split="level")),
+    ("county", Query("bus_incidents", "school", period="2026-05-01/2026-06-30", per="week")),
+]
+USER_UNITS = {"province": "410000", "county": COUNTY, "leader": SCHOOL}
+
+
+def expected_body(owner: Engine, user: str, query: Query) -> dict[str, Any]:
+    """The document as the endpoint wrote it from Python rows before (and the CLI still counts them)."""
+    with owner.connect() as conn:
+        sql = text("SELECT path::text FROM org_units WHERE code = :c")
+        path = conn.execute(sql, {"c": USER_UNITS[user]}).scalar_one()
+        result = statistic_for_org(conn, path, query, NOW, StatsSettings())
+    return {
+        "topic": query.topic,
+        "title": result.topic.title,
+        "group_by": query.group_by,
+        "groups": list(GROUPS),
+        "period": query.period,
+        "per": query.per,
+        "split": query.split,
+        "within": None,
+        "columns": result.columns,
+        "rows": [{c: r.get(c) for c in result.columns} for r in result.rows],
+    }
+
+
+def _url(query: Query) -> str:
+    params = {"group_by": query.group_by, "period": query.period, "per": query.per, "split": query.split}
+    return f"/stats/{query.topic}?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
+
+
+@pytest.mark.parametrize(("user", "query"), CASES)
+def test_json_is_the_document_of_the_python_rows(
+    client: TestClient, login: Login, owner: Engine, user: str, query: Query
+) -> None:
+    response = client.get(_url(query), headers=login(user))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    expected = expected_body(owner, user, query)
+    assert list(body) == list(expected)  # member order too: rows stay last
+    assert [list(r) for r in body["rows"]] == [expected["columns"]] * len(body["rows"])
+    assert body == expected
+    assert body["rows"], "an empty answer compares nothing"
+
+
+def test_rates_round_half_away_from_zero_as_postgresql_does(owner: Engine) -> None:
+    """Ties included (1,000 / 128 = 7.8125 → 7.813, where a float's round() gives 7.812)."""
+    pairs = [(n, d) for n in range(0, 400, 7) for d in (1, 3, 7, 16, 80, 128, 625, 1024, 1280, 2000, 3125)]
+    with owner.connect() as conn:
+        sql = "SELECT round(n * 1000::numeric / d, 3), round(100 * n::numeric / d, 1) FROM unnest(:n, :d) x(n, d)"
+        rows = conn.execute(text(sql), {"n": [n for n, _ in pairs], "d": [d for _, d in pairs]}).all()
+    for (n, d), (per_1000, percent) in zip(pairs, rows, strict=True):
+        assert ratio(n * 1000, d, 3) == float(per_1000), (n, d)
+        assert ratio(100 * n, d, 1) == float(percent), (n, d)
+    assert ratio(1000, 128, 3) == 7.813
