@@ -3,6 +3,7 @@ same order, as the rows the other formats get (twin.stats.service, rates by twin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,9 @@ from sqlalchemy import Engine, text
 
 from tests.layers.conftest import COUNTY, SCHOOL
 from tests.stats.conftest import NOW
-from twin.config import StatsSettings
+from twin.access.scope import begin_request
+from twin.config import Settings, StatsSettings
+from twin.db.engine import async_engine
 from twin.stats.queries import GROUPS, ratio
 from twin.stats.service import Query, statistic_for_org
 
@@ -80,3 +83,26 @@ def test_rates_round_half_away_from_zero_as_postgresql_does(owner: Engine) -> No
         assert ratio(n * 1000, d, 3) == float(per_1000), (n, d)
         assert ratio(100 * n, d, 1) == float(percent), (n, d)
     assert ratio(1000, 128, 3) == 7.813
+
+
+def test_the_statistics_transaction_plans_for_values_and_others_do_not(
+    stats_db: Settings, owner: Engine
+) -> None:
+    """The setting rides in the scope's round trip (no SET LOCAL of its own) and ends with the transaction."""
+    with owner.connect() as c:
+        user = c.execute(text("SELECT id, token_version FROM users WHERE username = 'county'")).one()
+
+    async def modes() -> list[str]:
+        engine = async_engine(stats_db.db)
+        seen = []
+        try:
+            for custom in (True, False):
+                async with engine.begin() as conn:
+                    caller = await begin_request(conn, user.id, user.token_version, custom_plans=custom)
+                    assert caller is not None and caller.username == "county"
+                    seen.append((await conn.execute(text("SHOW plan_cache_mode"))).scalar_one())
+        finally:
+            await engine.dispose()
+        return seen
+
+    assert asyncio.run(modes()) == ["force_custom_plan", "auto"]

@@ -61,23 +61,33 @@ def _claims(request: Request, token: str | None) -> TokenClaims:
         raise Unauthorized(str(exc)) from exc
 
 
-async def _begin(conn: AsyncConnection, claims: TokenClaims) -> Caller:
-    caller = await begin_request(conn, claims.user_id, claims.version)
+async def _begin(conn: AsyncConnection, claims: TokenClaims, *, custom_plans: bool = False) -> Caller:
+    caller = await begin_request(conn, claims.user_id, claims.version, custom_plans=custom_plans)
     if caller is None:
         raise Unauthorized("the account is disabled or the token was revoked; sign in again")
     return caller
 
 
 @asynccontextmanager
-async def _scoped_transaction(request: Request, claims: TokenClaims) -> AsyncIterator[ScopedConnection]:
+async def _scoped_transaction(
+    request: Request, claims: TokenClaims, *, custom_plans: bool = False
+) -> AsyncIterator[ScopedConnection]:
     async with get_engine(request).begin() as conn:
-        yield ScopedConnection(conn, await _begin(conn, claims))
+        yield ScopedConnection(conn, await _begin(conn, claims, custom_plans=custom_plans))
 
 
 async def scoped_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
     async with _scoped_transaction(request, _claims(request, token)) as scoped:
+        yield scoped
+
+
+async def custom_plan_connection(
+    request: Request, token: Annotated[str | None, Depends(bearer)]
+) -> AsyncIterator[ScopedConnection]:
+    """`Scoped`, every statement planned for its values (twin.access.scope.BEGIN_REQUEST_CUSTOM_PLANS)."""
+    async with _scoped_transaction(request, _claims(request, token), custom_plans=True) as scoped:
         yield scoped
 
 
@@ -130,6 +140,7 @@ async def cached_caller(request: Request, token: Annotated[str | None, Depends(b
 
 Unscoped = Annotated[AsyncConnection, Depends(unscoped_connection, scope="function")]
 Scoped = Annotated[ScopedConnection, Depends(scoped_connection, scope="function")]
+CustomPlans = Annotated[ScopedConnection, Depends(custom_plan_connection, scope="function")]
 Cached = Annotated[CachedCaller, Depends(cached_caller)]
 
 

@@ -154,15 +154,13 @@ SELECT u.code, u.name, u.level, u.schools, u.enrolment{select_extra},
 """
 
 
-# Planned for these values every time: the driver's prepared statement would switch to a generic plan
-# after five runs, and the best plan for a school's 1 group and a province's 50k differs by minutes.
-PLAN_FOR_VALUES = "SET LOCAL plan_cache_mode = force_custom_plan"
-
-
 async def fetch_stats(conn: AsyncConnection, req: StatsRequest) -> list[dict[str, Any]]:
-    """The rows of one statistic, with rates added."""
+    """The rows of one statistic, with rates added.
+
+    `conn` must plan for values (twin.api.deps.CustomPlans): the driver's prepared statement would switch
+    to a generic plan after five runs, and the best plan for a school's 1 group and a province's 50k
+    differs by minutes."""
     sql, params = stats_sql(req)
-    await conn.execute(text(PLAN_FOR_VALUES))
     rows = (await conn.execute(text(sql), params)).mappings().all()
     return [with_rates(req.topic, dict(r)) for r in rows]
 

@@ -112,12 +112,11 @@ async def statistic_json(
     conn: AsyncConnection, caller: Caller, query: Query, now: datetime, settings: StatsSettings
 ) -> tuple[Topic, list[str], str]:
     """The topic, the columns and the rows as one JSON array text (built by PostgreSQL: 50k groups as
-    Python objects cost three times the statement)."""
+    Python objects cost three times the statement). `conn` plans for values (q.fetch_stats)."""
     within_path = await _within(conn, caller, query.within)
     req = build_request(caller, query, now, settings, within_path=within_path)
     columns = columns_for(req, query)
     sql, params = json_rows_sql(req, columns)
-    await conn.execute(text(q.PLAN_FOR_VALUES))
     rows = (await conn.execute(text(sql), params)).scalar_one()
     return req.topic, columns, str(rows)
 

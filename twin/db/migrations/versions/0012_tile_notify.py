@@ -35,8 +35,11 @@ TABLES = {
     "bus_routes": "geom",
     "bus_stops": "geom",
 }
-EVENTS = {"insert": "NEW TABLE AS changed_new", "update": "OLD TABLE AS changed_old NEW TABLE AS changed_new",
-          "delete": "OLD TABLE AS changed_old"}
+EVENTS = {
+    "insert": "NEW TABLE AS changed_new",
+    "update": "OLD TABLE AS changed_old NEW TABLE AS changed_new",
+    "delete": "OLD TABLE AS changed_old",
+}
 
 FUNCTION = """
 CREATE FUNCTION twin_tiles_changed() RETURNS trigger LANGUAGE plpgsql AS $$
