@@ -99,9 +99,10 @@ def run() -> str:
     rows = []
     with connect(settings) as owner:
         populate_stats(owner)
-        # As the endpoint does (twin.stats.queries.fetch_stats): psycopg prepares a statement after five
-        # runs, and a generic plan of the province's statements takes minutes.
-        owner.execute("SET plan_cache_mode = force_custom_plan")
+        # As the endpoint does (twin.stats.queries.PLANNING): psycopg prepares a statement after five
+        # runs, and a generic plan of the province's statements takes minutes; no JIT.
+        for name, value in q.PLANNING.items():
+            owner.execute("SELECT set_config(%s, %s, false)", (name, value))
         app = create_app(settings)
         app.state.clock = lambda: NOW
         with TestClient(app) as client:

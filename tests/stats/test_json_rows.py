@@ -16,7 +16,7 @@ from tests.stats.conftest import NOW
 from twin.access.scope import begin_request
 from twin.config import Settings, StatsSettings
 from twin.db.engine import async_engine
-from twin.stats.queries import GROUPS, ratio
+from twin.stats.queries import GROUPS, PLANNING, ratio
 from twin.stats.service import Query, statistic_for_org
 
 Login = Callable[[str], dict[str, str]]
@@ -85,24 +85,27 @@ def test_rates_round_half_away_from_zero_as_postgresql_does(owner: Engine) -> No
     assert ratio(1000, 128, 3) == 7.813
 
 
-def test_the_statistics_transaction_plans_for_values_and_others_do_not(
-    stats_db: Settings, owner: Engine
-) -> None:
-    """The setting rides in the scope's round trip (no SET LOCAL of its own) and ends with the transaction."""
+def test_the_statistics_settings_last_for_their_transaction_only(stats_db: Settings, owner: Engine) -> None:
+    """They ride in the scope's round trip (no SET LOCAL of their own) and end with the transaction."""
     with owner.connect() as c:
         user = c.execute(text("SELECT id, token_version FROM users WHERE username = 'county'")).one()
+        default_jit = c.execute(text("SHOW jit")).scalar_one()
 
-    async def modes() -> list[str]:
+    async def modes() -> list[tuple[str, str]]:
         engine = async_engine(stats_db.db)
         seen = []
         try:
-            for custom in (True, False):
+            for settings in (PLANNING, None):
                 async with engine.begin() as conn:
-                    caller = await begin_request(conn, user.id, user.token_version, custom_plans=custom)
+                    caller = await begin_request(conn, user.id, user.token_version, settings=settings)
                     assert caller is not None and caller.username == "county"
-                    seen.append((await conn.execute(text("SHOW plan_cache_mode"))).scalar_one())
+                    show = [
+                        (await conn.execute(text(f"SHOW {n}"))).scalar_one()
+                        for n in ("plan_cache_mode", "jit")
+                    ]
+                    seen.append(tuple(show))
         finally:
             await engine.dispose()
         return seen
 
-    assert asyncio.run(modes()) == ["force_custom_plan", "auto"]
+    assert asyncio.run(modes()) == [("force_custom_plan", "off"), ("auto", default_jit)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -26,24 +27,24 @@ class Caller:
         return self.role is Role.admin
 
 
-BEGIN_REQUEST = "SELECT username, role, org_path::text, person_id, whole FROM twin_begin_request(:uid, :ver)"
-# The same, and every statement of the transaction planned for its own values (the statistics: a prepared
-# statement's generic plan for a school's 1 group and a province's 50k differs by minutes), set in the same
-# round trip instead of a SET LOCAL of its own.
-BEGIN_REQUEST_CUSTOM_PLANS = (
-    "SELECT username, role, org_path::text, person_id, whole,"
-    " set_config('plan_cache_mode', 'force_custom_plan', true) FROM twin_begin_request(:uid, :ver)"
+BEGIN_REQUEST = (
+    "SELECT username, role, org_path::text, person_id{settings}, whole FROM twin_begin_request(:uid, :ver)"
 )
 
 
 async def begin_request(
-    conn: AsyncConnection, user_id: int, version: int, *, custom_plans: bool = False
+    conn: AsyncConnection, user_id: int, version: int, *, settings: Mapping[str, str] | None = None
 ) -> Caller | None:
     """Set the transaction's scope from the user row; None if the user is gone, disabled or revoked.
 
-    `custom_plans`: also plan every statement of the transaction for its parameters' values."""
-    sql = BEGIN_REQUEST_CUSTOM_PLANS if custom_plans else BEGIN_REQUEST
-    row = (await conn.execute(text(sql), {"uid": user_id, "ver": version})).first()
+    `settings`: server settings for the rest of the transaction (names and values are the code's, bound as
+    parameters), set in the same round trip instead of a SET LOCAL each."""
+    params: dict[str, object] = {"uid": user_id, "ver": version}
+    configs = ""
+    for i, (name, value) in enumerate((settings or {}).items()):
+        configs += f", set_config(:name{i}, :value{i}, true)"
+        params.update({f"name{i}": name, f"value{i}": value})
+    row = (await conn.execute(text(BEGIN_REQUEST.format(settings=configs)), params)).first()
     if row is None:
         return None
     if row.whole:

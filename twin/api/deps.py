@@ -7,7 +7,7 @@ row-level security filters whatever the route reads or writes. It commits before
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +21,7 @@ from twin.access.roles import Role
 from twin.access.tokens import TokenClaims
 from twin.config import Settings
 from twin.errors import Forbidden, Unauthorized
+from twin.stats.queries import PLANNING
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -61,8 +62,10 @@ def _claims(request: Request, token: str | None) -> TokenClaims:
         raise Unauthorized(str(exc)) from exc
 
 
-async def _begin(conn: AsyncConnection, claims: TokenClaims, *, custom_plans: bool = False) -> Caller:
-    caller = await begin_request(conn, claims.user_id, claims.version, custom_plans=custom_plans)
+async def _begin(
+    conn: AsyncConnection, claims: TokenClaims, *, settings: Mapping[str, str] | None = None
+) -> Caller:
+    caller = await begin_request(conn, claims.user_id, claims.version, settings=settings)
     if caller is None:
         raise Unauthorized("the account is disabled or the token was revoked; sign in again")
     return caller
@@ -70,10 +73,10 @@ async def _begin(conn: AsyncConnection, claims: TokenClaims, *, custom_plans: bo
 
 @asynccontextmanager
 async def _scoped_transaction(
-    request: Request, claims: TokenClaims, *, custom_plans: bool = False
+    request: Request, claims: TokenClaims, *, settings: Mapping[str, str] | None = None
 ) -> AsyncIterator[ScopedConnection]:
     async with get_engine(request).begin() as conn:
-        yield ScopedConnection(conn, await _begin(conn, claims, custom_plans=custom_plans))
+        yield ScopedConnection(conn, await _begin(conn, claims, settings=settings))
 
 
 async def scoped_connection(
@@ -83,11 +86,11 @@ async def scoped_connection(
         yield scoped
 
 
-async def custom_plan_connection(
+async def statistics_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
-    """`Scoped`, every statement planned for its values (twin.access.scope.BEGIN_REQUEST_CUSTOM_PLANS)."""
-    async with _scoped_transaction(request, _claims(request, token), custom_plans=True) as scoped:
+    """`Scoped`, with the statistics' settings (twin.stats.queries.PLANNING) in the same round trip."""
+    async with _scoped_transaction(request, _claims(request, token), settings=PLANNING) as scoped:
         yield scoped
 
 
@@ -140,7 +143,7 @@ async def cached_caller(request: Request, token: Annotated[str | None, Depends(b
 
 Unscoped = Annotated[AsyncConnection, Depends(unscoped_connection, scope="function")]
 Scoped = Annotated[ScopedConnection, Depends(scoped_connection, scope="function")]
-CustomPlans = Annotated[ScopedConnection, Depends(custom_plan_connection, scope="function")]
+Statistics = Annotated[ScopedConnection, Depends(statistics_connection, scope="function")]
 Cached = Annotated[CachedCaller, Depends(cached_caller)]
 
 

@@ -112,7 +112,7 @@ async def statistic_json(
     conn: AsyncConnection, caller: Caller, query: Query, now: datetime, settings: StatsSettings
 ) -> tuple[Topic, list[str], str]:
     """The topic, the columns and the rows as one JSON array text (built by PostgreSQL: 50k groups as
-    Python objects cost three times the statement). `conn` plans for values (q.fetch_stats)."""
+    Python objects cost three times the statement). `conn` has q.PLANNING's settings."""
     within_path = await _within(conn, caller, query.within)
     req = build_request(caller, query, now, settings, within_path=within_path)
     columns = columns_for(req, query)

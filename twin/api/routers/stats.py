@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from twin.api.deps import CustomPlans, Scoped, get_settings
+from twin.api.deps import Scoped, Statistics, get_settings
 from twin.api.routers.hazards import clock
 from twin.config import StatsSettings
 from twin.errors import InvalidInput
@@ -91,7 +91,7 @@ def stats_router() -> APIRouter:
     @router.get("/stats/{topic}", summary="A statistic by province, city, county or school, and by period")
     async def statistic(
         topic: str,
-        scoped: CustomPlans,  # planned for its values, in the scope's round trip
+        scoped: Statistics,  # planned for its values, in the scope's round trip
         request: Request,
         group_by: Literal["province", "city", "county", "school"] = "school",
         period: Period = None,
@@ -133,9 +133,7 @@ def stats_router() -> APIRouter:
     return router
 
 
-async def _json(
-    scoped: CustomPlans, query: service.Query, now: datetime, settings: StatsSettings
-) -> Response:
+async def _json(scoped: Statistics, query: service.Query, now: datetime, settings: StatsSettings) -> Response:
     """The statistic as JSON: the rows array comes from PostgreSQL as text and is spliced in unparsed."""
     t, columns, rows = await service.statistic_json(scoped.conn, scoped.caller, query, now, settings)
     head: dict[str, Any] = {
