@@ -159,12 +159,14 @@ def report(rows: list[tuple[str, str, int, str, Timing, Timing, Timing]]) -> str
         " (raw: 5 after 1).",
         "",
         "Reproduce: `.venv/bin/python -m bench stats`. Endpoint: the whole app in-process (token, scope,",
-        "row-level security, JSON); direct: the statement the endpoint runs (from the per-school summaries",
-        "of migration 0018 where they answer, else over the rows), as the table owner with the scope written",
-        "in; raw: the same statistic counted over the fact rows (what the endpoint ran before 0018). Every",
-        "answer is checked equal to the raw one. Goal: p50 ≤ 200 ms and ≤ 1.3× direct. The machine is",
-        "shared (several agents, 2 cores; load average 4–12 during this run): numbers were taken under",
-        "load and are upper bounds; read the ratios within one row.",
+        "row-level security, JSON — the rows array built by PostgreSQL around the statement, twin.stats.",
+        "json_rows); direct: the plain grouped statement (no JSON), from the per-school summaries of",
+        "migrations 0018 and 0022 (splits) where they answer, else over the rows, as the table owner with",
+        "the scope written in and the endpoint's planner settings (twin.stats.queries.PLANNING); raw: the",
+        "same statistic counted over the fact rows (what the endpoint ran before 0018). Every answer is",
+        "checked equal to the raw one. Goal: p50 ≤ 200 ms and ≤ 1.3× direct. The machine is shared",
+        f"(several agents, 2 cores; load average {_load()} at the end of this run): numbers taken under",
+        "load are upper bounds; read the ratios within one row.",
         "",
         "| analyst at | statistic | groups | from | raw ms | direct ms | endpoint ms | endpoint / direct |",
         "|---|---|---:|---|---:|---:|---:|---:|",
@@ -175,6 +177,12 @@ def report(rows: list[tuple[str, str, int, str, Timing, Timing, Timing]]) -> str
             f" {endpoint.median_ms:.1f} | {endpoint.median_ms / direct.median_ms:.2f} |"
         )
     return "\n".join(lines)
+
+
+def _load() -> str:
+    import os
+
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ from twin.stats.topics import Topic
 # - planned for these values every time: the driver's prepared statement would switch to a generic plan
 #   after five runs, and the best plan for a school's 1 group and a province's 50k differs by minutes;
 # - no JIT: compiling took 20–40 ms of statements that run in 50–250 ms over the summaries.
-PLANNING = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
+# - sorts and hashes of 50k groups in memory (4 MB spilled them to disk).
+PLANNING = {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}
 DEPTH = {"province": 1, "city": 2, "county": 3, "school": 4}
 GROUPS = tuple(DEPTH)
 
@@ -61,15 +62,19 @@ def _period_filter(topic: Topic) -> str:
     )
 
 
+# A group's key is its org path as text: ltree has no hash support in PostgreSQL 15, so keyed on the ltree
+# itself every join and group-by of 50k schools was a sort of ltree values (half the statement's time).
+KEY = "subpath({alias}.org_path, 0, :depth)::text"
+
 GROUPED_UNITS = """
     SELECT x.key, x.enrolment, x.schools, g.code, g.name, g.level, coalesce(g.boundary, x.hull) AS boundary
-      FROM (SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment,
+      FROM (SELECT subpath(o.path, 0, :depth)::text AS key, sum(o.enrolment)::bigint AS enrolment,
                    count(*) AS schools, {hull} AS hull
               FROM org_units o
              WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
              GROUP BY 1) x
      CROSS JOIN LATERAL (SELECT o.code, o.name, o.level, o.boundary FROM org_units o
-                          WHERE o.path = x.key LIMIT 1) g  -- one unique-index probe per group
+                          WHERE o.path = x.key::ltree LIMIT 1) g  -- one unique-index probe per group
 """
 # A region with no stored boundary (the samples store schools' only) is drawn as the hull of its schools:
 # computed only when a map asks for shapes.
@@ -77,8 +82,8 @@ SCHOOLS_HULL = "ST_Multi(ST_ConvexHull(ST_Collect(o.boundary)))"
 # Schools are the fourth level of the tree: a school group is the school's own row, no grouping or join
 # (50k groups for a province).
 SCHOOL_UNITS = """
-    SELECT o.path AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name, o.level,
-           o.boundary
+    SELECT o.path::text AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name,
+           o.level, o.boundary
       FROM org_units o
      WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
 """
@@ -129,7 +134,7 @@ def raw_stats_sql(req: StatsRequest, *, order: bool = True) -> tuple[str, dict[s
 def _raw_sql(req: StatsRequest, period_filter: str | None, order: bool = True) -> str:
     """The statement over the fact rows themselves (split by a category, or another calendar)."""
     topic = req.topic
-    keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    keys = [f"{KEY.format(alias='t')} AS key"]
     where = ["nlevel(t.org_path) >= :depth"]
     if req.fact_scope is not None:
         where.append("t.org_path <@ CAST(:fact_scope AS ltree)")

@@ -73,7 +73,7 @@ def _cell_filter(s: Summary, req: StatsRequest, params: dict[str, Any]) -> str:
 
 def _later_cte(s: Summary, req: StatsRequest, period_filter: str | None) -> str:
     """Per group, the raw rows whose now-dependent measures are not counted yet."""
-    raw_keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    raw_keys = ["subpath(t.org_path, 0, :depth)::text AS key"]  # as twin.stats.queries.KEY
     if req.split is not None:
         raw_keys.append(f"{req.split} AS split")
     if req.per is not None:
@@ -121,7 +121,7 @@ def summary_sql(
     """
     split = s.split_named(req.split) if req.split is not None else None
     table = s.split_table(split) if split is not None else s.table
-    keys = ["subpath(s.org_path, 0, :depth) AS key"]
+    keys = ["subpath(s.org_path, 0, :depth)::text AS key"]  # as twin.stats.queries.KEY
     if split is not None:
         keys.append("s.split AS split")
     if req.per is not None and s.time is not None:
