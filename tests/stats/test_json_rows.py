@@ -16,8 +16,10 @@ from tests.stats.conftest import NOW
 from twin.access.scope import begin_request
 from twin.config import Settings, StatsSettings
 from twin.db.engine import async_engine
+from twin.stats.json_rows import rate_columns
 from twin.stats.queries import GROUPS, PLANNING, ratio
 from twin.stats.service import Query, statistic_for_org
+from twin.stats.topics import TOPICS
 
 Login = Callable[[str], dict[str, str]]
 
@@ -73,16 +75,22 @@ def test_json_is_the_document_of_the_python_rows(
     assert body["rows"], "an empty answer compares nothing"
 
 
-def test_rates_round_half_away_from_zero_as_postgresql_does(owner: Engine) -> None:
+def test_rates_in_sql_round_half_away_from_zero_as_the_python_rows_do(owner: Engine) -> None:
     """Ties included (1,000 / 128 = 7.8125 → 7.813, where a float's round() gives 7.812)."""
-    pairs = [(n, d) for n in range(0, 400, 7) for d in (1, 3, 7, 16, 80, 128, 625, 1024, 1280, 2000, 3125)]
+    pairs = [(n, d) for n in range(-21, 400, 7) for d in (1, 3, 7, 16, 80, 128, 625, 1024, 1280, 2000, 3125)]
+    per_1000 = rate_columns(TOPICS["drills"])["participants_per_1000"]
+    percent = rate_columns(TOPICS["inspections"])["done_pct"]
+    sql = (
+        f"SELECT {per_1000}, {percent}, r.participants::text FROM"
+        " (SELECT n AS participants, d AS enrolment, n AS done, d AS due FROM unnest(:n, :d) x(n, d)) r"
+    )
     with owner.connect() as conn:
-        sql = "SELECT round(n * 1000::numeric / d, 3), round(100 * n::numeric / d, 1) FROM unnest(:n, :d) x(n, d)"
         rows = conn.execute(text(sql), {"n": [n for n, _ in pairs], "d": [d for _, d in pairs]}).all()
-    for (n, d), (per_1000, percent) in zip(pairs, rows, strict=True):
-        assert ratio(n * 1000, d, 3) == float(per_1000), (n, d)
-        assert ratio(100 * n, d, 1) == float(percent), (n, d)
-    assert ratio(1000, 128, 3) == 7.813
+    for (n, d), (rate, pct, _) in zip(pairs, rows, strict=True):
+        assert float(rate) == ratio(n * 1000, d, 3), (n, d)
+        assert float(pct) == ratio(100 * n, d, 1), (n, d)
+        assert str(rate).split(".")[1].__len__() == 3  # shown as round(x, 3) shows it
+    assert ratio(1000, 128, 3) == 7.813 and ratio(-1000, 128, 3) == -7.813
 
 
 def test_the_statistics_settings_last_for_their_transaction_only(stats_db: Settings, owner: Engine) -> None:

@@ -15,16 +15,18 @@ from twin.stats.queries import StatsRequest, stats_sql
 from twin.stats.topics import Topic
 
 
+def _ratio(num: str, den: str, scale: int, places: int) -> str:
+    """num × scale / den rounded half away from zero to `places` decimals, in integers (numeric division
+    of 50k rows cost ~30 ms), as a numeric of that many places (7.813, 25.000: what round() shows)."""
+    units = scale * 10**places
+    whole = f"((2 * {units} * abs({num}) + abs({den})) / (2 * abs({den})))"  # bigint division: floor
+    return f"CASE WHEN {den} <> 0 THEN (sign({num}) * sign({den}) * {whole})::numeric * 1e-{places} END"
+
+
 def rate_columns(topic: Topic) -> dict[str, str]:
     """Output column -> SQL over the statistic's row `r`: rates per 1,000 enrolled and percentages."""
-    rates = {
-        f"{m}_per_1000": f"CASE WHEN r.enrolment <> 0 THEN round(r.{m} * 1000::numeric / r.enrolment, 3) END"
-        for m in topic.per_1000
-    }
-    percents = {
-        name: f"CASE WHEN r.{den} <> 0 THEN round(100 * r.{num}::numeric / r.{den}, 1) END"
-        for name, (num, den) in topic.percent.items()
-    }
+    rates = {f"{m}_per_1000": _ratio(f"r.{m}", "r.enrolment", 1000, 3) for m in topic.per_1000}
+    percents = {name: _ratio(f"r.{num}", f"r.{den}", 100, 1) for name, (num, den) in topic.percent.items()}
     return {**rates, **percents}
 
 
