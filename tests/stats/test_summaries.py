@@ -312,3 +312,20 @@ def test_a_risk_point_with_no_level_is_a_split_of_its_own(tx: Connection) -> Non
     summary, raw = both(tx, query)
     assert summary == raw
     assert summary[(SCHOOL, None, None)]["points"] >= 2
+
+
+def test_a_bucket_whose_rows_were_all_deleted_is_not_shown(tx: Connection) -> None:
+    """Its summary row stays with n_rows 0; the raw rows have no such bucket, nor must the answer."""
+    query = Query("hazards", "school", period="2031", per="month")
+    hid = copy_row(
+        tx, "hazards", "jsonb_build_object('number', 'T-2031', 'found_at', '2031-03-03T10:00:00+08:00')"
+    )
+    summary, raw = both(tx, query)
+    assert summary == raw and (SCHOOL, None, "2031-03-01") in {(k[0], k[1], str(k[2])) for k in summary}
+    tx.execute(text("DELETE FROM hazards WHERE id = :id"), {"id": hid})
+    assert tx.execute(
+        text("SELECT count(*) FROM stats_hazards WHERE day = '2031-03-01' AND n_rows = 0")
+    ).scalar()
+    summary, raw = both(tx, query)
+    assert summary == raw
+    assert all(k[2] is None for k in summary)  # the school's one row, with zeros and no bucket
