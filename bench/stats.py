@@ -99,9 +99,10 @@ def run() -> str:
     rows = []
     with connect(settings) as owner:
         populate_stats(owner)
-        # As the endpoint does (twin.stats.queries.fetch_stats): psycopg prepares a statement after five
-        # runs, and a generic plan of the province's statements takes minutes.
-        owner.execute("SET plan_cache_mode = force_custom_plan")
+        # As the endpoint does (twin.stats.queries.PLANNING): psycopg prepares a statement after five
+        # runs, and a generic plan of the province's statements takes minutes; no JIT.
+        for name, value in q.PLANNING.items():
+            owner.execute("SELECT set_config(%s, %s, false)", (name, value))
         app = create_app(settings)
         app.state.clock = lambda: NOW
         with TestClient(app) as client:
@@ -158,12 +159,14 @@ def report(rows: list[tuple[str, str, int, str, Timing, Timing, Timing]]) -> str
         " (raw: 5 after 1).",
         "",
         "Reproduce: `.venv/bin/python -m bench stats`. Endpoint: the whole app in-process (token, scope,",
-        "row-level security, JSON); direct: the statement the endpoint runs (from the per-school summaries",
-        "of migration 0018 where they answer, else over the rows), as the table owner with the scope written",
-        "in; raw: the same statistic counted over the fact rows (what the endpoint ran before 0018). Every",
-        "answer is checked equal to the raw one. Goal: p50 ≤ 200 ms and ≤ 1.3× direct. The machine is",
-        "shared (several agents, 2 cores; load average 4–12 during this run): numbers were taken under",
-        "load and are upper bounds; read the ratios within one row.",
+        "row-level security, JSON — the rows array built by PostgreSQL around the statement, twin.stats.",
+        "json_rows); direct: the plain grouped statement (no JSON), from the per-school summaries of",
+        "migrations 0018 and 0022 (splits) where they answer, else over the rows, as the table owner with",
+        "the scope written in and the endpoint's planner settings (twin.stats.queries.PLANNING); raw: the",
+        "same statistic counted over the fact rows (what the endpoint ran before 0018). Every answer is",
+        "checked equal to the raw one. Goal: p50 ≤ 200 ms and ≤ 1.3× direct. The machine is shared",
+        f"(several agents, 2 cores; load average {_load()} at the end of this run): numbers taken under",
+        "load are upper bounds; read the ratios within one row.",
         "",
         "| analyst at | statistic | groups | from | raw ms | direct ms | endpoint ms | endpoint / direct |",
         "|---|---|---:|---|---:|---:|---:|---:|",
@@ -174,6 +177,12 @@ def report(rows: list[tuple[str, str, int, str, Timing, Timing, Timing]]) -> str
             f" {endpoint.median_ms:.1f} | {endpoint.median_ms / direct.median_ms:.2f} |"
         )
     return "\n".join(lines)
+
+
+def _load() -> str:
+    import os
+
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:

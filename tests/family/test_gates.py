@@ -59,7 +59,9 @@ def test_a_childs_gate_pass_reaches_their_parents_stream_and_page_only(world: Wo
             auth = {"Authorization": f"Bearer {parent}"}
             read = httpx.post(f"http://{host}/notifications/{mine[0]['id']}/read", headers=auth)
             assert read.status_code == 204
-            unread = httpx.get(f"http://{host}/notifications", params={"mine": "true", "unread": "true"}, headers=auth)
+            unread = httpx.get(
+                f"http://{host}/notifications", params={"mine": "true", "unread": "true"}, headers=auth
+            )
             assert unread.json() == []
             # The school's staff see both passes; the sibling school sees none.
             leader = httpx.get(

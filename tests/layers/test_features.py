@@ -221,9 +221,13 @@ def test_a_page_ending_exactly_at_the_last_feature_has_no_next_link(
     layers_client: TestClient, login: Login
 ) -> None:
     headers = login("leader")
-    last = layers_client.get(f"/collections/buildings/items?limit=5&offset={N_BUILDINGS - 5}", headers=headers)
+    last = layers_client.get(
+        f"/collections/buildings/items?limit=5&offset={N_BUILDINGS - 5}", headers=headers
+    )
     doc = last.json()
     assert doc["numberReturned"] == 5 and doc["numberMatched"] == N_BUILDINGS
     assert "next" not in rels(doc)
-    beyond = layers_client.get(f"/collections/buildings/items?limit=5&offset={N_BUILDINGS + 5}", headers=headers)
+    beyond = layers_client.get(
+        f"/collections/buildings/items?limit=5&offset={N_BUILDINGS + 5}", headers=headers
+    )
     assert beyond.json()["numberMatched"] == N_BUILDINGS and beyond.json()["numberReturned"] == 0

@@ -320,7 +320,9 @@ def test_a_change_committed_by_any_writer_drops_the_tiles_it_touched_in_every_wo
         assert _wait_until(lambda: len(tiles.tile_cache()) == 1), "the centre tile was not dropped"
         after = layers_client.get(centre, headers=login("leader"))
         assert after.headers["etag"] != before.headers["etag"]
-        names = {f["properties"]["name"] for f in mapbox_vector_tile.decode(after.content)["buildings"]["features"]}
+        names = {
+            f["properties"]["name"] for f in mapbox_vector_tile.decode(after.content)["buildings"]["features"]
+        }
         assert "renamed by an import" in names
     finally:
         owner.execute("UPDATE buildings SET name = %s WHERE id = %s", (building[1], building[0]))

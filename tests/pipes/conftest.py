@@ -66,4 +66,3 @@ def client(pipes_db: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def login(client: TestClient) -> Callable[[str], dict[str, str]]:
     return signed_in(client, PASSWORD)
-

@@ -77,6 +77,13 @@ def snapshot(settings: Settings) -> dict[str, object]:
                 ).fetchall()
                 for s in SUMMARIES.values()
             },
+            **{
+                s.split_table(split): conn.execute(
+                    f"SELECT row(s.*)::text FROM {s.split_table(split)} s WHERE n_rows <> 0 ORDER BY 1"
+                ).fetchall()
+                for s in SUMMARIES.values()
+                for split in s.splits
+            },
         }
 
 

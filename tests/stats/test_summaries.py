@@ -16,10 +16,12 @@ from tests.stats.conftest import NOW
 from twin.access.roles import Role
 from twin.access.scope import Caller
 from twin.config import StatsSettings
+from twin.db.summaries import SUMMARIES
 from twin.stats import queries as q
 from twin.stats.period import Period
 from twin.stats.service import Query, build_request
 from twin.stats.summary_sql import cells, summary_for
+from twin.stats.topics import TOPICS
 
 PROVINCE = Caller(0, "test", Role.analyst, "410000", None, whole=True)
 SETTINGS = StatsSettings()
@@ -29,7 +31,7 @@ def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> dict[tuple[Any,
     out = {}
     for r in conn.execute(text(sql), params).mappings():
         row = dict(r)
-        out[(row["code"], row.get("period"))] = row
+        out[(row["code"], row.get("split"), row.get("period"))] = row
     return out
 
 
@@ -47,7 +49,7 @@ def both(conn: Connection, query: Query) -> tuple[dict, dict]:  # type: ignore[t
 def school_row(conn: Connection, query: Query) -> dict[str, Any]:
     summary, raw = both(conn, query)
     assert summary == raw  # the summary is right after every step, not only at the end
-    return summary[(SCHOOL, None)]
+    return summary[(SCHOOL, None, None)]
 
 
 @pytest.fixture
@@ -190,9 +192,9 @@ def test_statistics_from_summaries_equal_counts_over_the_raw_rows(
     assert any(summary.values())
 
 
-def test_split_statistics_and_other_calendars_read_the_raw_rows() -> None:
-    split = build_request(PROVINCE, Query("hazards", "county", split="grade"), NOW, SETTINGS)
-    assert summary_for(split) is None
+def test_other_calendars_and_topics_without_a_summary_read_the_raw_rows() -> None:
+    incidents = build_request(PROVINCE, Query("incidents", "county", split="type"), NOW, SETTINGS)
+    assert summary_for(incidents) is None
     utc = build_request(PROVINCE, Query("hazards", "county"), NOW, StatsSettings(timezone="UTC"))
     assert summary_for(utc) is None
     # Dates have no time zone: drills are summed whatever the calendar.
@@ -239,4 +241,91 @@ def test_a_fact_owned_by_a_county_counts_in_the_county_totals(tx: Connection) ->
     )
     after, raw = both(tx, query)
     assert after == raw
-    assert after[("410311", None)]["drills"] == before[("410311", None)]["drills"] + 1
+    assert after[("410311", None, None)]["drills"] == before[("410311", None, None)]["drills"] + 1
+
+
+SPLITS = [(name, split) for name, s in SUMMARIES.items() for split in s.splits]
+
+
+def test_every_split_a_summarised_topic_allows_has_a_split_table() -> None:
+    for name, s in SUMMARIES.items():
+        assert set(s.splits) == set(TOPICS[name].splits), name
+        assert s.splits == TOPICS[name].splits, name  # the same expression, so the same groups
+
+
+@pytest.mark.parametrize(
+    ("group_by", "period", "per"),
+    [
+        ("school", None, None),
+        ("county", "2026", "month"),
+        ("province", "2026-03-15/2026-09-30", None),
+        ("city", "2026-04-20/2026-06-10", "week"),
+    ],
+)
+def test_split_statistics_from_summaries_equal_counts_over_the_raw_rows(
+    owner: Engine, group_by: str, period: str | None, per: str | None
+) -> None:
+    compared = set()
+    with owner.connect() as conn:
+        for topic, split in SPLITS:
+            timed = TOPICS[topic].time is not None
+            query = Query(topic, group_by, period if timed else None, per if timed else None, split)
+            summary, raw = both(conn, query)
+            assert summary == raw, (topic, split)
+            if any(k[1] is not None for k in summary):
+                compared.add(topic)
+    assert {"risks", "hazards", "drills"} <= compared, "the sample's facts were not split at all"
+
+
+def test_a_hazard_edit_moves_its_split_rows(tx: Connection) -> None:
+    query = Query("hazards", "school", period="2026", split="grade")
+    before, _ = both(tx, query)
+    overdue = (
+        "jsonb_build_object('number', 'T-NEW', 'state', 'reported', 'grade', NULL,"
+        " 'found_at', '2026-06-01T10:00:00+08:00', 'deadline', '2026-11-19T10:00:00+08:00')"
+    )
+    hid = copy_row(tx, "hazards", overdue)
+    summary, raw = both(tx, query)
+    assert summary == raw
+    ungraded = summary[(SCHOOL, "ungraded", None)]
+    was = before.get((SCHOOL, "ungraded", None), {"found": 0, "overdue": 0})
+    assert delta(ungraded, was, "found", "overdue") == (1, 1)
+    tx.execute(text("UPDATE hazards SET grade = 'major', state = 'closed' WHERE id = :id"), {"id": hid})
+    summary, raw = both(tx, query)
+    assert summary == raw
+    assert delta(summary[(SCHOOL, "major", None)], before[(SCHOOL, "major", None)], "found", "closed") == (
+        1,
+        1,
+    )
+    tx.execute(text("DELETE FROM hazards WHERE id = :id"), {"id": hid})
+    assert both(tx, query)[0] == before
+
+
+def test_a_risk_point_with_no_level_is_a_split_of_its_own(tx: Connection) -> None:
+    query = Query("risks", "school", split="level")
+    copy_row(
+        tx, "risk_points", "jsonb_build_object('code', 'T-NULL', 'level', NULL, 'effective_level', NULL)"
+    )
+    copy_row(
+        tx, "risk_points", "jsonb_build_object('code', 'T-NULL2', 'level', NULL, 'effective_level', NULL)"
+    )
+    summary, raw = both(tx, query)
+    assert summary == raw
+    assert summary[(SCHOOL, None, None)]["points"] >= 2
+
+
+def test_a_bucket_whose_rows_were_all_deleted_is_not_shown(tx: Connection) -> None:
+    """Its summary row stays with n_rows 0; the raw rows have no such bucket, nor must the answer."""
+    query = Query("hazards", "school", period="2031", per="month")
+    hid = copy_row(
+        tx, "hazards", "jsonb_build_object('number', 'T-2031', 'found_at', '2031-03-03T10:00:00+08:00')"
+    )
+    summary, raw = both(tx, query)
+    assert summary == raw and (SCHOOL, None, "2031-03-01") in {(k[0], k[1], str(k[2])) for k in summary}
+    tx.execute(text("DELETE FROM hazards WHERE id = :id"), {"id": hid})
+    assert tx.execute(
+        text("SELECT count(*) FROM stats_hazards WHERE day = '2031-03-01' AND n_rows = 0")
+    ).scalar()
+    summary, raw = both(tx, query)
+    assert summary == raw
+    assert all(k[2] is None for k in summary)  # the school's one row, with zeros and no bucket

@@ -7,7 +7,7 @@ row-level security filters whatever the route reads or writes. It commits before
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +21,7 @@ from twin.access.roles import Role
 from twin.access.tokens import TokenClaims
 from twin.config import Settings
 from twin.errors import Forbidden, Unauthorized
+from twin.stats.queries import PLANNING
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -61,23 +62,35 @@ def _claims(request: Request, token: str | None) -> TokenClaims:
         raise Unauthorized(str(exc)) from exc
 
 
-async def _begin(conn: AsyncConnection, claims: TokenClaims) -> Caller:
-    caller = await begin_request(conn, claims.user_id, claims.version)
+async def _begin(
+    conn: AsyncConnection, claims: TokenClaims, *, settings: Mapping[str, str] | None = None
+) -> Caller:
+    caller = await begin_request(conn, claims.user_id, claims.version, settings=settings)
     if caller is None:
         raise Unauthorized("the account is disabled or the token was revoked; sign in again")
     return caller
 
 
 @asynccontextmanager
-async def _scoped_transaction(request: Request, claims: TokenClaims) -> AsyncIterator[ScopedConnection]:
+async def _scoped_transaction(
+    request: Request, claims: TokenClaims, *, settings: Mapping[str, str] | None = None
+) -> AsyncIterator[ScopedConnection]:
     async with get_engine(request).begin() as conn:
-        yield ScopedConnection(conn, await _begin(conn, claims))
+        yield ScopedConnection(conn, await _begin(conn, claims, settings=settings))
 
 
 async def scoped_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
     async with _scoped_transaction(request, _claims(request, token)) as scoped:
+        yield scoped
+
+
+async def statistics_connection(
+    request: Request, token: Annotated[str | None, Depends(bearer)]
+) -> AsyncIterator[ScopedConnection]:
+    """`Scoped`, with the statistics' settings (twin.stats.queries.PLANNING) in the same round trip."""
+    async with _scoped_transaction(request, _claims(request, token), settings=PLANNING) as scoped:
         yield scoped
 
 
@@ -130,6 +143,7 @@ async def cached_caller(request: Request, token: Annotated[str | None, Depends(b
 
 Unscoped = Annotated[AsyncConnection, Depends(unscoped_connection, scope="function")]
 Scoped = Annotated[ScopedConnection, Depends(scoped_connection, scope="function")]
+Statistics = Annotated[ScopedConnection, Depends(statistics_connection, scope="function")]
 Cached = Annotated[CachedCaller, Depends(cached_caller)]
 
 

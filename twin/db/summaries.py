@@ -38,10 +38,20 @@ class Summary:
     # measure -> (stored column, raw aggregate over `later` rows to subtract); default: sum of the column
     corrected: dict[str, tuple[str, str]] = field(default_factory=dict)
     later: str | None = None  # raw filter (may use :now) of the rows the corrections count
+    # split name -> the raw row's split value (alias t), exactly twin.stats.topics' expression; each split
+    # has a table of its own (`split_table`), keyed by the value too, so unsplit reads stay as small
+    splits: dict[str, str] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
         return f"stats_{self.topic}"
+
+    def split_table(self, split: str) -> str:
+        return f"stats_{self.topic}_by_{split}"
+
+    def split_named(self, expression: str) -> str | None:
+        """The split whose row expression is `expression` (a request carries the expression)."""
+        return next((name for name, expr in self.splits.items() if expr == expression), None)
 
     def day_sql(self, alias: str = "t") -> str:
         """The local date a raw row counts on (`-infinity` for no time, so every period skips it)."""
@@ -67,6 +77,7 @@ SUMMARIES: dict[str, Summary] = {
                 **{f"level_{n}": _flag(f"{RISK_LEVEL} = {n}") for n in (1, 2, 3, 4)},
                 "dynamic": _flag("dynamic"),
             },
+            splits={"category": "t.category", "level": f"{RISK_LEVEL}::text"},
         ),
         Summary(
             "hazards",
@@ -82,6 +93,7 @@ SUMMARIES: dict[str, Summary] = {
             time="found_at",
             corrected={"overdue": ("open_dated", "count(*)")},
             later=f"t.{OPEN} AND t.deadline >= :now",
+            splits={"category": "t.category", "grade": "coalesce(t.grade, 'ungraded')"},
         ),
         Summary(
             "inspections",
@@ -98,6 +110,7 @@ SUMMARIES: dict[str, Summary] = {
                 "missed": ("not_done", "count(*) FILTER (WHERE t.done_at IS NULL)"),
             },
             later="t.due_at >= :now",
+            splits={"frequency": "t.frequency"},
         ),
         Summary(
             "alerts",
@@ -109,6 +122,7 @@ SUMMARIES: dict[str, Summary] = {
                 "active": _flag("cleared_at IS NULL"),
             },
             time="first_at",
+            splits={"type": "t.type", "severity": "t.severity"},
         ),
         Summary(
             "drills",
@@ -116,6 +130,7 @@ SUMMARIES: dict[str, Summary] = {
             {"drills": "1", "participants": "coalesce(participants, 0)"},
             time="held_on",
             time_is_date=True,
+            splits={"type": "t.type"},
         ),
         Summary(
             "education",
@@ -123,6 +138,7 @@ SUMMARIES: dict[str, Summary] = {
             {"sessions": "1", "participants": "coalesce(participants, 0)"},
             time="held_on",
             time_is_date=True,
+            splits={"type": "t.type"},
         ),
         Summary(
             "bus_incidents",
@@ -132,6 +148,7 @@ SUMMARIES: dict[str, Summary] = {
                 **{k: _flag(f"kind = '{k}'") for k in ("overspeed", "deviation", "late")},
             },
             time="at",
+            splits={"kind": "t.kind"},
         ),
     )
 }
@@ -156,16 +173,19 @@ PATHS = (
 )
 
 
-def statement_sql(s: Summary, sources: dict[str, int]) -> str:
+def statement_sql(s: Summary, sources: dict[str, int], split: str | None = None) -> str:
     """Add the rows of `sources` (relation -> +1 or -1) to the summary: one upsert, keys in order.
 
-    Used with the transition tables in the triggers and with the raw table for a rebuild. Groups whose
-    sums are all zero (an update that changed nothing counted) are not written, so unrelated edits take
-    no summary row locks.
+    Used with the transition tables in the triggers and with the raw table for a rebuild; with `split`, to
+    that split's table (one more key: the row's split value). Groups whose sums are all zero (an update
+    that changed nothing counted) are not written, so unrelated edits take no summary row locks.
     """
     cols = list(s.columns)
+    table, key, value = s.table, "", ""
+    if split is not None:
+        table, key, value = s.split_table(split), ", split", f", {s.splits[split]} AS split"
     parts = [
-        f"SELECT t.org_path, {s.day_sql()} AS d0, {sign} AS sign, "
+        f"SELECT t.org_path, {s.day_sql()} AS d0{value}, {sign} AS sign, "
         + ", ".join(f"{expr} AS {c}" for c, expr in s.columns.items())
         + f" FROM {rel} t"
         for rel, sign in sources.items()
@@ -173,30 +193,40 @@ def statement_sql(s: Summary, sources: dict[str, int]) -> str:
     sums = ", ".join(f"sum(d.sign * d.{c})" for c in cols)
     zero = " AND ".join(["sum(d.sign) = 0", *(f"sum(d.sign * d.{c}) = 0" for c in cols)])
     updates = ", ".join(f"{c} = s.{c} + EXCLUDED.{c}" for c in ["n_rows", *cols])
+    group = "1, 2, 3, 4, 5" if split is not None else "1, 2, 3, 4"
     return f"""
-INSERT INTO {s.table} AS s (org_path, county, grain, day, n_rows, {", ".join(cols)})
-SELECT o.path, o.county, g.grain, g.day, sum(d.sign), {sums}
+INSERT INTO {table} AS s (org_path, county, grain, day{key}, n_rows, {", ".join(cols)})
+SELECT o.path, o.county, g.grain, g.day{key.replace("split", "d.split")}, sum(d.sign), {sums}
   FROM ({" UNION ALL ".join(parts)}) d
  CROSS JOIN LATERAL {PATHS}
  CROSS JOIN LATERAL {_cells(s)}
- GROUP BY 1, 2, 3, 4
+ GROUP BY {group}
 HAVING NOT ({zero})
- ORDER BY 1, 2, 3, 4
-ON CONFLICT (org_path, county, grain, day) DO UPDATE SET {updates}"""
+ ORDER BY {group}
+ON CONFLICT (org_path, county, grain, day{key}) DO UPDATE SET {updates}"""
 
 
-def trigger_function_sql(s: Summary) -> str:
-    """The statement-level trigger function of one topic (SECURITY DEFINER: apps cannot write summaries)."""
+def _statements(s: Summary, sources: dict[str, int], splits: bool) -> str:
+    """The upserts of one change: the summary's, then (with `splits`) each split table's."""
+    names: list[str | None] = [None, *(s.splits if splits else ())]
+    return ";\n        ".join(statement_sql(s, sources, name) for name in names)
+
+
+def trigger_function_sql(s: Summary, *, splits: bool = False) -> str:
+    """The statement-level trigger function of one topic (SECURITY DEFINER: apps cannot write summaries).
+
+    `splits`: also keep the split tables (migration 0022; 0018 made the function without them).
+    """
     return f"""
-CREATE FUNCTION twin_stats_{s.topic}() RETURNS trigger
+CREATE OR REPLACE FUNCTION twin_stats_{s.topic}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {statement_sql(s, {"new_rows": 1})};
+        {_statements(s, {"new_rows": 1}, splits)};
     ELSIF TG_OP = 'DELETE' THEN
-        {statement_sql(s, {"old_rows": -1})};
+        {_statements(s, {"old_rows": -1}, splits)};
     ELSE
-        {statement_sql(s, {"old_rows": -1, "new_rows": 1})};
+        {_statements(s, {"old_rows": -1, "new_rows": 1}, splits)};
     END IF;
     RETURN NULL;
 END $$"""
@@ -216,6 +246,14 @@ def trigger_sql(s: Summary) -> list[str]:
     ]
 
 
+def split_truncate_trigger_sql(s: Summary, split: str) -> str:
+    """TRUNCATE of the raw table empties the split table too (the function empties one table)."""
+    return (
+        f"CREATE TRIGGER stats_summary_truncate_{split} AFTER TRUNCATE ON {s.source}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION twin_stats_truncated('{s.split_table(split)}')"
+    )
+
+
 TRUNCATED_SQL = """
 CREATE FUNCTION twin_stats_truncated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -225,13 +263,19 @@ BEGIN
 END $$"""
 
 
-def rebuild_function_sql() -> str:
-    """`twin_stats_rebuild()`: every summary from its raw table, set-based (after a bulk load)."""
+def rebuild_function_sql(*, splits: bool = False) -> str:
+    """`twin_stats_rebuild()`: every summary from its raw table, set-based (after a bulk load); with
+    `splits`, the split tables too (migration 0022)."""
+    tables: list[tuple[Summary, str | None]] = [(s, None) for s in SUMMARIES.values()]
+    if splits:
+        tables += [(s, name) for s in SUMMARIES.values() for name in s.splits]
     body = "\n".join(
-        f"    DELETE FROM {s.table};\n    {statement_sql(s, {s.source: 1})};" for s in SUMMARIES.values()
+        f"    DELETE FROM {s.split_table(name) if name else s.table};\n"
+        f"    {statement_sql(s, {s.source: 1}, name)};"
+        for s, name in tables
     )
     return f"""
-CREATE FUNCTION twin_stats_rebuild() RETURNS void
+CREATE OR REPLACE FUNCTION twin_stats_rebuild() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
 {body}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -20,6 +21,12 @@ from twin.stats.period import Period
 from twin.stats.summary_sql import summary_for, summary_sql
 from twin.stats.topics import Topic
 
+# The server settings of a statistics transaction (twin.api.deps.Statistics; the bench's direct runs too):
+# - planned for these values every time: the driver's prepared statement would switch to a generic plan
+#   after five runs, and the best plan for a school's 1 group and a province's 50k differs by minutes;
+# - no JIT: compiling took 20–40 ms of statements that run in 50–250 ms over the summaries.
+# - sorts and hashes of 50k groups in memory (4 MB spilled them to disk).
+PLANNING = {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}
 DEPTH = {"province": 1, "city": 2, "county": 3, "school": 4}
 GROUPS = tuple(DEPTH)
 
@@ -55,15 +62,19 @@ def _period_filter(topic: Topic) -> str:
     )
 
 
+# A group's key is its org path as text: ltree has no hash support in PostgreSQL 15, so keyed on the ltree
+# itself every join and group-by of 50k schools was a sort of ltree values (half the statement's time).
+KEY = "subpath({alias}.org_path, 0, :depth)::text"
+
 GROUPED_UNITS = """
     SELECT x.key, x.enrolment, x.schools, g.code, g.name, g.level, coalesce(g.boundary, x.hull) AS boundary
-      FROM (SELECT subpath(o.path, 0, :depth) AS key, sum(o.enrolment)::bigint AS enrolment,
+      FROM (SELECT subpath(o.path, 0, :depth)::text AS key, sum(o.enrolment)::bigint AS enrolment,
                    count(*) AS schools, {hull} AS hull
               FROM org_units o
              WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) >= :depth
              GROUP BY 1) x
      CROSS JOIN LATERAL (SELECT o.code, o.name, o.level, o.boundary FROM org_units o
-                          WHERE o.path = x.key LIMIT 1) g  -- one unique-index probe per group
+                          WHERE o.path = x.key::ltree LIMIT 1) g  -- one unique-index probe per group
 """
 # A region with no stored boundary (the samples store schools' only) is drawn as the hull of its schools:
 # computed only when a map asks for shapes.
@@ -71,8 +82,8 @@ SCHOOLS_HULL = "ST_Multi(ST_ConvexHull(ST_Collect(o.boundary)))"
 # Schools are the fourth level of the tree: a school group is the school's own row, no grouping or join
 # (50k groups for a province).
 SCHOOL_UNITS = """
-    SELECT o.path AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name, o.level,
-           o.boundary
+    SELECT o.path::text AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name,
+           o.level, o.boundary
       FROM org_units o
      WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
 """
@@ -102,26 +113,28 @@ def _params(req: StatsRequest) -> tuple[dict[str, Any], str | None]:
     return params, period_filter
 
 
-def stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
-    """The statement and its parameters for one statistics request: from the summary when it answers."""
+def stats_sql(req: StatsRequest, *, order: bool = True) -> tuple[str, dict[str, Any]]:
+    """The statement and its parameters for one statistics request: from the summary when it answers.
+
+    Sorted by group (then split, then bucket) unless `order` is false (a caller that sorts itself)."""
     summary = summary_for(req)
     if summary is None:
-        return raw_stats_sql(req)
+        return raw_stats_sql(req, order=order)
     params, period_filter = _params(req)
-    return summary_sql(summary, req, params, period_filter, units_sql(req)), params
+    return summary_sql(summary, req, params, period_filter, units_sql(req), order=order), params
 
 
-def raw_stats_sql(req: StatsRequest) -> tuple[str, dict[str, Any]]:
-    """The statement over the fact rows themselves (split by a category, another calendar; the tests'
-    and the bench's reference for the summaries)."""
+def raw_stats_sql(req: StatsRequest, *, order: bool = True) -> tuple[str, dict[str, Any]]:
+    """The statement over the fact rows themselves (another calendar, a topic with no summary; the
+    tests' and the bench's reference for the summaries)."""
     params, period_filter = _params(req)
-    return _raw_sql(req, period_filter), params
+    return _raw_sql(req, period_filter, order), params
 
 
-def _raw_sql(req: StatsRequest, period_filter: str | None) -> str:
+def _raw_sql(req: StatsRequest, period_filter: str | None, order: bool = True) -> str:
     """The statement over the fact rows themselves (split by a category, or another calendar)."""
     topic = req.topic
-    keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    keys = [f"{KEY.format(alias='t')} AS key"]
     where = ["nlevel(t.org_path) >= :depth"]
     if req.fact_scope is not None:
         where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
@@ -135,7 +148,7 @@ def _raw_sql(req: StatsRequest, period_filter: str | None) -> str:
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
     select_extra = "".join(f", f.{name}" for name in extra)
-    order_extra = "".join(f", f.{name}" for name in extra)
+    order_by = "\n ORDER BY u.code" + "".join(f", f.{name}" for name in extra) if order else ""
     geom = ", ST_AsBinary(u.boundary) AS geom" if req.geometry else ""
     return f"""
 WITH facts AS (
@@ -147,17 +160,15 @@ WITH facts AS (
 SELECT u.code, u.name, u.level, u.schools, u.enrolment{select_extra},
        {", ".join(f"coalesce(f.{name}, 0) AS {name}" for name in topic.measures)}{geom}
   FROM units u
-  LEFT JOIN facts f ON f.key = u.key
- ORDER BY u.code{order_extra}
+  LEFT JOIN facts f ON f.key = u.key{order_by}
 """
 
 
 async def fetch_stats(conn: AsyncConnection, req: StatsRequest) -> list[dict[str, Any]]:
-    """The rows of one statistic, with rates added."""
+    """The rows of one statistic, with rates added.
+
+    `conn` must have the PLANNING settings (twin.api.deps.Statistics)."""
     sql, params = stats_sql(req)
-    # Planned for these values every time: the driver's prepared statement would switch to a generic plan
-    # after five runs, and the best plan for a school's 1 group and a province's 50k differs by minutes.
-    await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = (await conn.execute(text(sql), params)).mappings().all()
     return [with_rates(req.topic, dict(r)) for r in rows]
 
@@ -169,13 +180,20 @@ async def unit_path(conn: AsyncConnection, code: str) -> str | None:
     return None if path is None else str(path)
 
 
+def ratio(num: int, den: int, places: int) -> float:
+    """num / den rounded half away from zero to `places` decimals: PostgreSQL's round(numeric), which
+    builds the JSON rows (twin.stats.json_rows), so every format carries the same number."""
+    exact = Decimal(num) / Decimal(den)
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
 def with_rates(topic: Topic, row: dict[str, Any]) -> dict[str, Any]:
     """Rates per 1,000 students and percentages; None where the denominator is unknown or zero."""
     enrolment = row.get("enrolment")
     for m in topic.per_1000:
-        row[f"{m}_per_1000"] = round(row[m] * 1000 / enrolment, 3) if enrolment else None
+        row[f"{m}_per_1000"] = ratio(row[m] * 1000, enrolment, 3) if enrolment else None
     for name, (num, den) in topic.percent.items():
-        row[name] = round(100 * row[num] / row[den], 1) if row[den] else None
+        row[name] = ratio(100 * row[num], row[den], 1) if row[den] else None
     for key in ("period",):
         if isinstance(row.get(key), date):
             row[key] = row[key].isoformat()

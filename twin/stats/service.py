@@ -18,6 +18,7 @@ from twin.errors import Forbidden, InvalidInput, NotFound
 from twin.stats import hexbins as hx
 from twin.stats import hotspots as hs
 from twin.stats import queries as q
+from twin.stats.json_rows import json_rows_sql
 from twin.stats.period import check_bucket, parse_period
 from twin.stats.topics import Topic, topic
 
@@ -105,6 +106,19 @@ async def statistic(
     req = build_request(caller, query, now, settings, geometry=geometry, within_path=within_path)
     rows = await q.fetch_stats(conn, req)
     return Result(req.topic, query, rows, columns_for(req, query))
+
+
+async def statistic_json(
+    conn: AsyncConnection, caller: Caller, query: Query, now: datetime, settings: StatsSettings
+) -> tuple[Topic, list[str], str]:
+    """The topic, the columns and the rows as one JSON array text (built by PostgreSQL: 50k groups as
+    Python objects cost three times the statement). `conn` has q.PLANNING's settings."""
+    within_path = await _within(conn, caller, query.within)
+    req = build_request(caller, query, now, settings, within_path=within_path)
+    columns = columns_for(req, query)
+    sql, params = json_rows_sql(req, columns)
+    rows = (await conn.execute(text(sql), params)).scalar_one()
+    return req.topic, columns, str(rows)
 
 
 async def _within(conn: AsyncConnection, caller: Caller, code: str | None) -> str | None:

@@ -1,10 +1,11 @@
 """The statistics read from the per-school summaries (twin.db.summaries) when the question allows.
 
-A request is answered from a summary when its topic has one, it is not split (the summaries keep no
-categories), and its local calendar is the summaries' (SUMMARY_TZ). Periods are whole local days
-(twin.stats.period), so a period is covered exactly by whole years, whole months and single days
-(`cells`); the time bucket (`per`) only limits how coarse the cells may be. Measures that compare with
-now subtract the rows that are not due yet, read from the raw table through an index.
+A request is answered from a summary when its topic has one, its split (if any) is one the summaries
+keep (`stats_<topic>_by_<split>`, migration 0022), and its local calendar is the summaries'
+(SUMMARY_TZ). Periods are whole local days (twin.stats.period), so a period is covered exactly by whole
+years, whole months and single days (`cells`); the time bucket (`per`) only limits how coarse the cells
+may be. Measures that compare with now subtract the rows that are not due yet, read from the raw table
+through an index.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ COARSEST = {None: "year", "year": "year", "quarter": "month", "month": "month", 
 def summary_for(req: StatsRequest) -> Summary | None:
     """The summary that answers `req` exactly, or None (the raw rows do)."""
     s = SUMMARIES.get(req.topic.name)
-    if s is None or req.split is not None:
+    if s is None or (req.split is not None and s.split_named(req.split) is None):
         return None
     if s.time is not None and not s.time_is_date and req.timezone != SUMMARY_TZ:
         return None
@@ -72,7 +73,9 @@ def _cell_filter(s: Summary, req: StatsRequest, params: dict[str, Any]) -> str:
 
 def _later_cte(s: Summary, req: StatsRequest, period_filter: str | None) -> str:
     """Per group, the raw rows whose now-dependent measures are not counted yet."""
-    raw_keys = ["subpath(t.org_path, 0, :depth) AS key"]
+    raw_keys = ["subpath(t.org_path, 0, :depth)::text AS key"]  # as twin.stats.queries.KEY
+    if req.split is not None:
+        raw_keys.append(f"{req.split} AS split")
     if req.per is not None:
         raw_keys.append(f"{_raw_bucket(s)} AS period")
     where = ["nlevel(t.org_path) >= :depth", str(s.later)]
@@ -104,10 +107,23 @@ def _measure(s: Summary, name: str) -> str:
 
 
 def summary_sql(
-    s: Summary, req: StatsRequest, params: dict[str, Any], period_filter: str | None, units: str
+    s: Summary,
+    req: StatsRequest,
+    params: dict[str, Any],
+    period_filter: str | None,
+    units: str,
+    *,
+    order: bool = True,
 ) -> str:
-    """The statement over the summary: facts summed per group (and bucket), joined to the units."""
-    keys = ["subpath(s.org_path, 0, :depth) AS key"]
+    """The statement over the summary: facts summed per group (and split, bucket), joined to the units.
+
+    `order`: sorted by group (and split, bucket); without, for a caller that sorts itself (JSON).
+    """
+    split = s.split_named(req.split) if req.split is not None else None
+    table = s.split_table(split) if split is not None else s.table
+    keys = ["subpath(s.org_path, 0, :depth)::text AS key"]  # as twin.stats.queries.KEY
+    if split is not None:
+        keys.append("s.split AS split")
     if req.per is not None and s.time is not None:
         keys.append("date_trunc(:per, s.day::timestamp)::date AS period")
     # County totals answer a county-or-wider caller grouping by county or wider; a school's caller may
@@ -119,23 +135,32 @@ def summary_sql(
     sums = ", ".join(f"sum(s.{c})::bigint AS {c}" for c in s.columns)
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     later = _later_cte(s, req, period_filter) if s.corrected else ""
-    period_key = len(keys) > 1
+    extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
     join_later = ""
     if s.corrected:
-        on_period = " AND l.period = f.period" if period_key else ""
-        join_later = f" LEFT JOIN later l ON l.key = f.key{on_period}"
+        # NULL is a split value of its own (as in the GROUP BY of the raw rows); the key and the period
+        # stay plain equalities, so the join can hash on them
+        on = "".join(
+            f" AND l.{name} IS NOT DISTINCT FROM f.{name}" if name == "split" else f" AND l.{name} = f.{name}"
+            for name in extra
+        )
+        join_later = f" LEFT JOIN later l ON l.key = f.key{on}"
     geom = ", ST_AsBinary(u.boundary) AS geom" if req.geometry else ""
     measures = ", ".join(_measure(s, name) for name in req.topic.measures)
+    select_extra = "".join(f", f.{name}" for name in extra)
+    # A split value or a bucket shows only where rows are (as over the raw rows); a cell whose rows were
+    # all deleted keeps its summary row, with n_rows 0.
+    having = "\n     HAVING sum(s.n_rows) <> 0" if extra else ""
+    order_by = f"\n ORDER BY u.code{select_extra}" if order else ""
     return f"""
 WITH facts AS (
     SELECT {", ".join(keys)}, {sums}
-      FROM {s.table} s
+      FROM {table} s
      WHERE {" AND ".join(where)}
-     GROUP BY {group}
+     GROUP BY {group}{having}
 ){later}, units AS ({units})
-SELECT u.code, u.name, u.level, u.schools, u.enrolment{", f.period" if period_key else ""},
+SELECT u.code, u.name, u.level, u.schools, u.enrolment{select_extra},
        {measures}{geom}
   FROM units u
-  LEFT JOIN facts f ON f.key = u.key{join_later}
- ORDER BY u.code{", f.period" if period_key else ""}
+  LEFT JOIN facts f ON f.key = u.key{join_later}{order_by}
 """

@@ -124,7 +124,8 @@ def live_router() -> APIRouter:
         return LiveStats(
             ingest=STATS.snapshot(),
             buses=BUS_STATS.snapshot(),
-            ingest_worker=worker.client_id if worker else None, streams=hub.stats()
+            ingest_worker=worker.client_id if worker else None,
+            streams=hub.stats(),
         )
 
     @router.get(
