@@ -82,7 +82,9 @@ def populate_stats(conn: psycopg.Connection) -> None:
         conn.execute("VACUUM ANALYZE")
     # The data above is made with the triggers off (replica): the summaries are built once, as after a
     # bulk load (twin.samples.copyload.finish).
-    if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM stats_risks)").fetchone() == (True,):
+    # Any timed topic's summary empty means they were never built (stats_risks alone may hold the sample's).
+    empty = " OR ".join(f"NOT EXISTS (SELECT 1 FROM stats_{t})" for t in ("risks", "hazards", "drills"))
+    if conn.execute(f"SELECT {empty}").fetchone() == (True,):
         with console.status("building the per-school summaries…"):
             conn.execute("SELECT twin_stats_rebuild()")
             conn.execute("VACUUM ANALYZE")

@@ -1,7 +1,7 @@
 """Split statistics from the summaries: one summary table per topic and split, kept by the same triggers.
 
 Revision ID: 0022
-Revises: 0020 (written beside 0021; the lead rechains)
+Revises: 0021
 
 `split=grade`, `split=category`, … read `stats_<topic>_by_<split>` (the summary's sums, one more key: the
 row's split value) instead of the fact rows: a province's "hazards by county, split by grade" was the raw
@@ -27,7 +27,7 @@ from twin.db.summaries import (
 from twin.db.types import LTree
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

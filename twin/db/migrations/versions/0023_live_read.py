@@ -1,7 +1,7 @@
 """The live fan-out reads the log in one statement (`twin_live_read`); count-ups log their deltas set-based.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 
 A stream group's read used to be five round trips (pool ping, BEGIN, `twin_begin_request`, the SELECT,
 COMMIT), once per group and bell: with 50 groups and a few hundred bells a second that was most of the
@@ -25,7 +25,7 @@ following their buses would otherwise each read the log for every position of ev
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
