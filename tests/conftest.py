@@ -33,6 +33,9 @@ from twin.db.cluster import Cluster
 from twin.db.provision import libpq_dsn, services_down, services_up
 from twin.services import free_port
 
+# One test process builds hundreds of apps: freezing each one's startup heap would pin its leftovers.
+os.environ["TWIN_FREEZE_HEAP"] = "false"
+
 TEMPLATE_DB = "twin_template"
 
 

@@ -95,6 +95,9 @@ class ServerSettings(BaseSettings):
     # and compressing each one for each client cost the server more CPU than the bytes it saved; on for
     # clients behind a slow link.
     ws_deflate: bool = False
+    # Freeze the startup heap once the app has started (twin.heap): full garbage collections stop walking
+    # it. Off where one process builds many apps (the tests), which would pin each one's leftovers.
+    freeze_heap: bool = True
 
 
 class CorsSettings(BaseSettings):

@@ -41,6 +41,7 @@ from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
 from twin.db.engine import async_engine, reader_engine
 from twin.db.provision import libpq_dsn
+from twin.heap import freeze_startup_heap
 from twin.layers.tile_events import TileListener, apply
 from twin.layers.tiles import tile_settings
 from twin.live.buses import start_buses
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.buses = await start_buses(settings, app.state.jwt_secret)
             stack.push_async_callback(app.state.buses.close)
             app.state.vehicles, app.state.positions = app.state.buses.vehicles, app.state.buses.positions
+            if settings.server.freeze_heap:
+                freeze_startup_heap()
             yield
 
     app = FastAPI(

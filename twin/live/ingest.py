@@ -33,6 +33,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from twin.broker import parse_mqtt_url
 from twin.config import Settings
 from twin.db.engine import sync_engine
+from twin.heap import freeze_startup_heap
 from twin.live.alerts import Clock, SensorLookup, escalate_due, take_event, take_events, utc_now
 from twin.live.events import (
     NOTIFICATION_FILTER,
@@ -51,6 +52,7 @@ from twin.live.patrols import PATROL_FILTER, check_patrols, parse_scan, scan_sou
 from twin.live.queries_ingest import (
     SensorRow,
     find_sensor,
+    find_sensors,
     forget_events,
     notification_seen,
     publish_live_event,
@@ -130,6 +132,20 @@ class SensorCache:
         self._rows[device_id] = (now + self.ttl_s, row)
         return row
 
+    def prefetch(self, conn: Connection, device_ids: set[str]) -> None:
+        """Look up a batch's unknown or expired devices in one query, not one round trip each (after the
+        time to live, every device of a busy campus expires within the same second)."""
+        now = time.monotonic()
+        missing = [d for d in device_ids if (hit := self._rows.get(d)) is None or hit[0] <= now]
+        if not missing:
+            return
+        if len(self._rows) > 100_000:
+            self._rows.clear()
+        found = find_sensors(conn, missing)
+        # Spread the expiries over the time to live so they do not all come due in one batch again.
+        for i, device_id in enumerate(missing):
+            self._rows[device_id] = (now + self.ttl_s * (1 + i / len(missing)) / 2, found.get(device_id))
+
 
 def _take_one(conn: Connection, topic: str, payload: bytes, now: datetime, sensors: SensorLookup) -> str:
     school = notification_school(topic)
@@ -175,6 +191,7 @@ def _take_batch(
 ) -> list[str]:
     outcomes: list[str] = [""] * len(messages)
     events: list[tuple[int, Source, SensorEvent]] = []
+    sensors.prefetch(conn, {device for topic, _p in messages if (device := _device(topic)) is not None})
     for i, (topic, payload) in enumerate(messages):
         try:
             if _is_sensor_topic(topic):
@@ -192,6 +209,16 @@ def _take_batch(
         else:
             outcomes[i] = result.outcome.value
     return outcomes
+
+
+def _device(topic: str) -> str | None:
+    """The device id of a well-formed sensor topic, else None (the message is judged later)."""
+    if not _is_sensor_topic(topic):
+        return None
+    try:
+        return parse_topic(topic).device_id
+    except Rejected:
+        return None
 
 
 def _is_sensor_topic(topic: str) -> bool:
@@ -358,6 +385,8 @@ def run_forever(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     worker.start()
+    if settings.server.freeze_heap:
+        freeze_startup_heap()
     try:
         done.wait()
     finally:

@@ -28,16 +28,26 @@ class SensorRow:
     lat: float
 
 
-_SENSOR = text("""
+_SENSOR_COLUMNS = """
 SELECT id, org_path::text AS org_path, subpath(org_path, -1)::text AS school_code, campus_id, building_id,
-       floor, height_m, ST_X(geom) AS lon, ST_Y(geom) AS lat
-  FROM sensors WHERE device_id = :device
-""")
+       floor, height_m, ST_X(geom) AS lon, ST_Y(geom) AS lat"""
+_SENSOR = text(f"{_SENSOR_COLUMNS}, device_id FROM sensors WHERE device_id = :device")
+_SENSORS = text(f"{_SENSOR_COLUMNS}, device_id FROM sensors WHERE device_id = ANY(:devices)")
 
 
 def find_sensor(conn: Connection, device_id: str) -> SensorRow | None:
     row = conn.execute(_SENSOR, {"device": device_id}).mappings().first()
-    return SensorRow(**row) if row else None
+    return _sensor(row) if row else None
+
+
+def find_sensors(conn: Connection, device_ids: list[str]) -> dict[str, SensorRow]:
+    """The registered ones among `device_ids`, in one query."""
+    rows = conn.execute(_SENSORS, {"devices": device_ids}).mappings()
+    return {row["device_id"]: _sensor(row) for row in rows}
+
+
+def _sensor(row: Any) -> SensorRow:
+    return SensorRow(**{k: v for k, v in row.items() if k != "device_id"})
 
 
 # The common case in one round trip: not seen before, an active alert to count on, the id kept.
