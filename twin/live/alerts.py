@@ -78,9 +78,9 @@ def take_events(
     policy: Policy | None = None,
     find_sensor: SensorLookup = q.find_sensor,
 ) -> list[Taken | Rejected]:
-    """`take_event` for a batch. Every event is first counted up in one statement (one update per active
-    alert, so one live event per alert and batch); an event whose (sensor, type) has no active alert then
-    raises it, the first of its pair in message order, and the rest of that pair count up on it."""
+    """`take_event` for a batch: the first event of each (sensor, type) without an active alert raises it,
+    in message order, so new alarms are pushed first; then every other event counts up in one statement
+    (one update per alert, so one live event per alert and batch)."""
     policy = policy or load_policy()
     results: list[Taken | Rejected] = [Taken(Outcome.duplicate, None)] * len(events)
     found: list[tuple[int, q.SensorRow, SensorEvent]] = []
@@ -89,17 +89,15 @@ def take_events(
             found.append((i, _registered(conn, source, find_sensor), event))
         except Rejected as exc:
             results[i] = exc
-    raised: set[tuple[int, str]] = set()
-    later = []
-    for (i, sensor, event), result in zip(found, _count_up(conn, found), strict=True):
-        if result is not None:
-            results[i] = result
-        elif (sensor.id, event.type) in raised:
-            later.append((i, sensor, event))
+    active = q.active_pairs(conn, [s.id for _i, s, _e in found]) if found else set()
+    rest = []
+    for i, sensor, event in found:
+        if (sensor.id, event.type) in active:
+            rest.append((i, sensor, event))
         else:
             results[i] = _take_found(conn, sensor, event, policy, now)
-            raised.add((sensor.id, event.type))
-    for (i, sensor, event), result in zip(later, _count_up(conn, later), strict=True):
+            active.add((sensor.id, event.type))
+    for (i, sensor, event), result in zip(rest, _count_up(conn, rest), strict=True):
         results[i] = result if result is not None else _take_found(conn, sensor, event, policy, now)
     return results
 

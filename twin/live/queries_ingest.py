@@ -169,6 +169,12 @@ _BULK_OFF = text(
 )  # read by twin_audit(): the owner's bulk writes
 
 
+def active_pairs(conn: Connection, sensor_ids: list[int]) -> set[tuple[int, str]]:
+    """(sensor, type) of the active alerts of these sensors."""
+    query = text("SELECT sensor_id, type FROM alerts WHERE cleared_at IS NULL AND sensor_id = ANY(:ids)")
+    return {(int(r.sensor_id), str(r.type)) for r in conn.execute(query, {"ids": sorted(set(sensor_ids))})}
+
+
 def undo_counts(conn: Connection, alerts: dict[int, int]) -> None:
     """Take back `n` counts of each alert: event ids another worker kept a moment earlier."""
     query = text("""
