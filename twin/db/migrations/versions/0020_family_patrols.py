@@ -2,7 +2,7 @@
 checkpoints, schedules, guard devices, visits and checks; idempotency keys of hazard reports.
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 
 Every table belongs to a school and is under the one scope rule. Two additions to what a parent sees,
 both through definer functions that read the caller's own user row (a parent's scope is empty):
