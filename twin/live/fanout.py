@@ -167,19 +167,10 @@ class Group:
             return
         now = time.monotonic()
         self.gaps = {i: t for i, t in self.gaps.items() if t > now and not self.foreign(i)}
-        claims = member.claims
-        try:
-            async with self.hub.reader.connect() as conn:
-                rows = await q.read_events(
-                    conn,
-                    claims.user_id,
-                    claims.version,
-                    self.cursor,
-                    list(self.gaps),
-                    self.hub.settings.queue_size,
-                )
-        except q.Revoked:
-            member.drop("the account was disabled or the token revoked; sign in again")
+        rows = await self.hub.read(
+            member, self.cursor, gaps=list(self.gaps), limit=self.hub.settings.queue_size
+        )
+        if rows is None:
             return
         events = []
         for row in rows:
@@ -326,15 +317,24 @@ class Hub:
             raise
         return stream
 
+    async def read(self, member: Member, after: int, **bounds: Any) -> list[dict[str, Any]] | None:
+        """Log rows after `after` as the member sees them (q.read_events); None, and the member dropped,
+        once their account is disabled or their token revoked."""
+        claims = member.claims
+        try:
+            async with self.reader.connect() as conn:
+                return await q.read_events(conn, claims.user_id, claims.version, after, **bounds)
+        except q.Revoked:
+            member.drop("the account was disabled or the token revoked; sign in again")
+            return None
+
     async def _catch_up(self, member: Member, upto: int) -> None:
         """Rows between the member's starting point and the group's cursor, then what arrived meanwhile."""
         rows: list[Event] = []
         if upto > member.after:
-            async with self.engine.begin() as conn:
-                await begin_request(conn, member.claims.user_id, member.claims.version)
-                found = await q.events_after(
-                    conn, member.after, upto=upto, limit=self.settings.queue_size + 1
-                )
+            found = await self.read(member, member.after, upto=upto, limit=self.settings.queue_size + 1)
+            if found is None:
+                return
             rows = [_event(row, gap=False) for row in found]
             if len(rows) > self.settings.queue_size:
                 member.drop(

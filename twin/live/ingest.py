@@ -126,11 +126,14 @@ class SensorCache:
         hit = self._rows.get(device_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        if len(self._rows) > 100_000:
-            self._rows.clear()
+        self._bound()
         row = find_sensor(conn, device_id)
         self._rows[device_id] = (now + self.ttl_s, row)
         return row
+
+    def _bound(self) -> None:
+        if len(self._rows) > 100_000:
+            self._rows.clear()
 
     def prefetch(self, conn: Connection, device_ids: set[str]) -> None:
         """Look up a batch's unknown or expired devices in one query, not one round trip each (after the
@@ -139,8 +142,7 @@ class SensorCache:
         missing = [d for d in device_ids if (hit := self._rows.get(d)) is None or hit[0] <= now]
         if not missing:
             return
-        if len(self._rows) > 100_000:
-            self._rows.clear()
+        self._bound()
         found = find_sensors(conn, missing)
         # Spread the expiries over the time to live so they do not all come due in one batch again.
         for i, device_id in enumerate(missing):
@@ -191,7 +193,6 @@ def _take_batch(
 ) -> list[str]:
     outcomes: list[str] = [""] * len(messages)
     events: list[tuple[int, Source, SensorEvent]] = []
-    sensors.prefetch(conn, {device for topic, _p in messages if (device := _device(topic)) is not None})
     for i, (topic, payload) in enumerate(messages):
         try:
             if _is_sensor_topic(topic):
@@ -201,6 +202,7 @@ def _take_batch(
         except Rejected as exc:
             log.warning("rejected MQTT message on %s: %s", topic, exc)
             outcomes[i] = exc.reason
+    sensors.prefetch(conn, {src.device_id for _i, src, _ev in events})
     taken = take_events(conn, [(src, ev) for _i, src, ev in events], now=now, find_sensor=sensors)
     for (i, _src, _ev), result in zip(events, taken, strict=True):
         if isinstance(result, Rejected):
@@ -209,16 +211,6 @@ def _take_batch(
         else:
             outcomes[i] = result.outcome.value
     return outcomes
-
-
-def _device(topic: str) -> str | None:
-    """The device id of a well-formed sensor topic, else None (the message is judged later)."""
-    if not _is_sensor_topic(topic):
-        return None
-    try:
-        return parse_topic(topic).device_id
-    except Rejected:
-        return None
 
 
 def _is_sensor_topic(topic: str) -> bool:

@@ -66,27 +66,6 @@ async def last_event_id(conn: AsyncConnection) -> int:
     return int((await conn.execute(text("SELECT coalesce(max(id), 0) FROM live_events"))).scalar_one())
 
 
-_EVENTS = text("""
-SELECT id, kind, payload, at FROM live_events
- WHERE (id > :after AND id <= :upto) OR id = ANY(:gaps)
- ORDER BY id
- LIMIT :limit
-""")
-
-
-async def events_after(
-    conn: AsyncConnection,
-    after: int,
-    *,
-    upto: int | None = None,
-    gaps: list[int] | None = None,
-    limit: int = 1000,
-) -> list[dict[str, Any]]:
-    """Events the caller may see with `after < id <= upto`, plus the awaited ids `gaps`, oldest first."""
-    params = {"after": after, "upto": upto if upto is not None else 2**62, "gaps": gaps or [], "limit": limit}
-    return [dict(r) for r in (await conn.execute(_EVENTS, params)).mappings()]
-
-
 async def ids_between(conn: AsyncConnection, after: int, upto: int) -> list[int]:
     query = text("SELECT id FROM live_events WHERE id > :after AND id <= :upto ORDER BY id")
     return [int(i) for i in (await conn.execute(query, {"after": after, "upto": upto})).scalars()]
@@ -105,11 +84,25 @@ _REVOKED = "42501"  # insufficient_privilege, raised by twin_live_read (migratio
 
 
 async def read_events(
-    conn: AsyncConnection, user_id: int, version: int, after: int, gaps: list[int], limit: int
+    conn: AsyncConnection,
+    user_id: int,
+    version: int,
+    after: int,
+    *,
+    upto: int | None = None,
+    gaps: list[int] | None = None,
+    limit: int = 1000,
 ) -> list[dict[str, Any]]:
-    """`events_after` as the user, in one statement that sets the scope too, payloads as JSON text;
-    raises Revoked."""
-    params = {"uid": user_id, "ver": version, "after": after, "upto": 2**62, "gaps": gaps, "limit": limit}
+    """Events the user may see with `after < id <= upto`, plus the awaited ids `gaps`, oldest first, read
+    in one statement that sets the user's scope too (payloads as JSON text); raises Revoked."""
+    params = {
+        "uid": user_id,
+        "ver": version,
+        "after": after,
+        "upto": upto if upto is not None else 2**62,
+        "gaps": gaps or [],
+        "limit": limit,
+    }
     try:
         return [dict(r) for r in (await conn.execute(_READ, params)).mappings()]
     except DBAPIError as exc:
