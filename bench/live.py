@@ -46,6 +46,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from bench.common import bench_database, write_section
+from bench.cpu import CpuMeter
 from twin.access.passwords import hash_password
 from twin.access.tokens import issue_tokens, signing_secret
 from twin.broker import parse_mqtt_url
@@ -73,6 +74,8 @@ RUNS = tuple(
     )
 )
 SECONDS = 5.0
+# Processes outside the server's, the ingest's and this bench's trees whose CPU a row counts.
+COMMANDS = {"postgres": "PostgreSQL", "mosquitto": "Mosquitto"}
 DRAIN_S = 10.0  # after the last publish, how long stragglers may take
 
 # Fifty schools of two counties of the sample's city, four devices each (water pressure: repeats).
@@ -369,7 +372,12 @@ def _publish(settings: Settings, topics: list[str], rate: int, tag: str) -> list
 
 
 def twin_run(
-    settings: Settings, host: str, clients: list[Client], devices: dict[str, int], rate: int
+    settings: Settings,
+    host: str,
+    clients: list[Client],
+    devices: dict[str, int],
+    rate: int,
+    roots: dict[int, str],
 ) -> Result:
     """Campus Twin: published events -> what each entitled client was shown, and when."""
     names = sorted(devices)
@@ -378,11 +386,12 @@ def twin_run(
     procs, pipes, stop = _spawn(ws_clients, groups, f"ws://{host}/live/ws")
     before = stored(settings)
     start = time.perf_counter()
-    sent = _publish(settings, topics, rate, uuid.uuid4().hex[:8])
-    drain(settings, before + len(sent), DRAIN_S)
-    # From the first publish to the last event stored (the publisher's process start is not counted).
-    stored_per_s = (stored(settings) - before) / max(1e-3, time.time() - sent[0][1])
-    time.sleep(1.0)  # the last deltas reach the clients
+    with CpuMeter(roots, COMMANDS) as cpu:
+        sent = _publish(settings, topics, rate, uuid.uuid4().hex[:8])
+        drain(settings, before + len(sent), DRAIN_S)
+        # From the first publish to the last event stored (the publisher's process start is not counted).
+        stored_per_s = (stored(settings) - before) / max(1e-3, time.time() - sent[0][1])
+        time.sleep(1.0)  # the last deltas reach the clients
     elapsed = time.perf_counter() - start
     stop.set()
     received = [r for pipe in pipes for r in pipe.recv()]
@@ -411,7 +420,7 @@ def twin_run(
     leaks = sum(
         1 for c, (d, _n) in zip(order, received, strict=True) for _t, s, _l in d if s not in c.sensors
     )
-    result.notes.append(f"deltas of sensors outside the client's scope: {leaks}")
+    result.notes += [f"deltas of sensors outside the client's scope: {leaks}", cpu.summary()]
     return result
 
 
@@ -431,7 +440,9 @@ def _shown(
     return latencies
 
 
-def raw_run(settings: Settings, clients: list[Client], devices: dict[str, int], rate: int) -> Result:
+def raw_run(
+    settings: Settings, clients: list[Client], devices: dict[str, int], rate: int, roots: dict[int, str]
+) -> Result:
     names = sorted(devices)
     tag = uuid.uuid4().hex[:6]
     # Topics of their own (no ingest listens there): the same school / device spread under a prefix.
@@ -441,8 +452,9 @@ def raw_run(settings: Settings, clients: list[Client], devices: dict[str, int], 
         mqtt_subscribers, _split(sets, CLIENT_PROCESSES), settings.broker.effective_url()
     )
     start = time.perf_counter()
-    sent = _publish(settings, topics, rate, "raw")
-    time.sleep(2.0)
+    with CpuMeter(roots, COMMANDS) as cpu:
+        sent = _publish(settings, topics, rate, "raw")
+        time.sleep(2.0)
     elapsed = time.perf_counter() - start
     stop.set()
     received = [r for pipe in pipes for r in pipe.recv()]
@@ -458,7 +470,7 @@ def raw_run(settings: Settings, clients: list[Client], devices: dict[str, int], 
     for client, (arrivals, _n) in zip(order, received, strict=True):
         expected += sum(counts.get(s, 0) for s in client.sensors)
         latencies += [now - t for now, t in arrivals]
-    return Result(
+    result = Result(
         "Mosquitto alone (pub -> sub, QoS 1)",
         rate,
         len(clients),
@@ -468,6 +480,8 @@ def raw_run(settings: Settings, clients: list[Client], devices: dict[str, int], 
         elapsed,
         sum(n for _a, n in received),
     )
+    result.notes.append(cpu.summary())
+    return result
 
 
 def stored(settings: Settings) -> int:
@@ -513,7 +527,9 @@ def run() -> str:
     port = free_port()
     host = f"127.0.0.1:{port}"
     results: list[Result] = []
-    with process(["live", "ingest"], env), process(["serve", "--port", str(port), "--workers", "1"], env):
+    serve = ["serve", "--port", str(port), "--workers", "1"]
+    with process(["live", "ingest"], env) as ingest, process(serve, env) as server:
+        roots = {ingest.pid: "ingest", server.pid: "server", os.getpid(): "publisher and clients"}
         deadline = time.monotonic() + 60
         while not port_open(port):
             if time.monotonic() > deadline:
@@ -523,8 +539,8 @@ def run() -> str:
         for rate, n in RUNS:
             chosen = clients[:n]
             console.print(f"live: {rate} msg/s, {len(chosen)} clients")
-            results.append(twin_run(settings, host, chosen, devices, rate))
-            results.append(raw_run(settings, chosen, devices, rate))
+            results.append(twin_run(settings, host, chosen, devices, rate, roots))
+            results.append(raw_run(settings, chosen, devices, rate, roots))
             for r in results[-2:]:
                 console.print(
                     f"  {r.path}: p50 {r.pct(0.5):.1f} ms, p99 {r.pct(0.99):.1f} ms, {r.delivered:.1%}"
