@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.stats.period import Period
-from twin.stats.summary_sql import summary_for, summary_sql
+from twin.stats.summary_sql import BY_CODE, summary_for, summary_sql
 from twin.stats.topics import Topic
 
 # The server settings of a statistics transaction (twin.api.deps.Statistics; the bench's direct runs too):
@@ -148,7 +148,7 @@ def _raw_sql(req: StatsRequest, period_filter: str | None, order: bool = True) -
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
     select_extra = "".join(f", f.{name}" for name in extra)
-    order_by = "\n ORDER BY u.code" + "".join(f", f.{name}" for name in extra) if order else ""
+    order_by = f"\n ORDER BY {BY_CODE}" + "".join(f", f.{name}" for name in extra) if order else ""
     geom = ", ST_AsBinary(u.boundary) AS geom" if req.geometry else ""
     return f"""
 WITH facts AS (
