@@ -166,3 +166,31 @@ async def test_the_whole_territory_reads_without_a_per_row_scope_test(
             assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app"
     finally:
         await engine.dispose()
+
+
+async def test_the_whole_territorys_role_ends_with_its_transaction(
+    world_db: tuple[Settings, w.World],
+) -> None:
+    """The role is taken in `twin_begin_request`'s own SELECT (set_config, local): the connection goes
+    back to the pool as `twin_app`, whose next caller is scoped again."""
+    from sqlalchemy import text
+
+    from twin.access import begin_request
+    from twin.db.engine import async_engine
+
+    settings, world = world_db
+    engine = async_engine(settings.db)
+    try:
+        async with engine.connect() as conn:
+            async with conn.begin():
+                assert await begin_request(conn, world.users["410000.analyst"], 1) is not None
+                assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app_all"
+            async with conn.begin():
+                assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app"
+                assert (await conn.execute(text("SELECT count(*) FROM vehicles"))).scalar_one() == 0
+                county = await begin_request(conn, world.users["410311.leader"], 1)
+                assert county is not None and not county.whole
+                assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app"
+                assert 0 < (await conn.execute(text("SELECT count(*) FROM vehicles"))).scalar_one() < 6
+    finally:
+        await engine.dispose()

@@ -27,8 +27,14 @@ class Caller:
         return self.role is Role.admin
 
 
+# A whole-territory caller takes the role `twin_app_all` (the same rows the scoped role would show, without
+# testing the scope on every one of them) in the same SELECT: `set_config('role', …, true)` is SET LOCAL ROLE
+# (same membership check, undone at the end of the transaction) without a round trip of its own. It is in
+# the caller's statement, not in the definer function, where PostgreSQL refuses a role change.
 BEGIN_REQUEST = (
-    "SELECT username, role, org_path::text, person_id{settings}, whole FROM twin_begin_request(:uid, :ver)"
+    "SELECT username, role, org_path::text, person_id{settings}, whole,"
+    " CASE WHEN whole THEN set_config('role', :whole_role, true) END AS switched"
+    " FROM twin_begin_request(:uid, :ver)"
 )
 
 
@@ -39,7 +45,7 @@ async def begin_request(
 
     `settings`: server settings for the rest of the transaction (names and values are the code's, bound as
     parameters), set in the same round trip instead of a SET LOCAL each."""
-    params: dict[str, object] = {"uid": user_id, "ver": version}
+    params: dict[str, object] = {"uid": user_id, "ver": version, "whole_role": WHOLE_ROLE}
     configs = ""
     for i, (name, value) in enumerate((settings or {}).items()):
         configs += f", set_config(:name{i}, :value{i}, true)"
@@ -47,9 +53,6 @@ async def begin_request(
     row = (await conn.execute(text(BEGIN_REQUEST.format(settings=configs)), params)).first()
     if row is None:
         return None
-    if row.whole:
-        # The same rows the scoped role would show, without testing the scope on every one of them.
-        await conn.execute(text(f"SET LOCAL ROLE {WHOLE_ROLE}"))
     return Caller(
         user_id=user_id,
         username=row.username,
