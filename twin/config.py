@@ -46,6 +46,7 @@ class DatabaseSettings(BaseSettings):
     private_port: int = 55432
     name: str = "twin"
     pool_size: int = 10
+    stats_pool_size: int = 5  # the statistics' own pool (twin.db.engine.statistics_engine), and as many more
     statement_timeout_ms: int = 30_000
 
     @property

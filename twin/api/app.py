@@ -39,7 +39,7 @@ from twin.api.routers.ui import UI, ui_router
 from twin.api.routers.users import users_router
 from twin.api.tile_fastpath import CachedTiles
 from twin.config import ROOT, Settings, get_settings
-from twin.db.engine import async_engine, reader_engine
+from twin.db.engine import async_engine, reader_engine, statistics_engine
 from twin.db.provision import libpq_dsn
 from twin.heap import freeze_startup_heap
 from twin.layers.tile_events import TileListener, apply
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scene_cache().size = settings.scenes.cache_entries
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(app.state.engine.dispose)
+            app.state.stats_engine = statistics_engine(settings.db)
+            stack.push_async_callback(app.state.stats_engine.dispose)
             app.state.tile_listener = await _tile_listener(settings, stack)
             _start_scheduler(app, settings, stack)
             reader = reader_engine(settings.db)

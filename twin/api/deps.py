@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from twin.access import Caller, TokenError, begin_request, read_token
@@ -89,9 +90,37 @@ async def scoped_connection(
 async def statistics_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> AsyncIterator[ScopedConnection]:
-    """`Scoped`, with the statistics' settings (twin.stats.queries.PLANNING) in the same round trip."""
-    async with _scoped_transaction(request, _claims(request, token), settings=PLANNING) as scoped:
-        yield scoped
+    """`Scoped`, on the statistics' own pool (no ping on checkout), with the statistics' settings
+    (twin.stats.queries.PLANNING) in the scope's round trip."""
+    claims = _claims(request, token)
+    engine: AsyncEngine = request.app.state.stats_engine
+    conn, caller = await _begin_retrying(engine, claims, PLANNING)
+    try:
+        yield ScopedConnection(conn, caller)
+        await conn.commit()
+    finally:
+        await conn.close()  # rolls back what was not committed
+
+
+async def _begin_retrying(
+    engine: AsyncEngine, claims: TokenClaims, settings: Mapping[str, str]
+) -> tuple[AsyncConnection, Caller]:
+    """A transaction with the caller's scope, from a pool that does not ping: a pooled connection the server
+    dropped fails `twin_begin_request`, the first statement (nothing read or written yet); the pool
+    discards it and the request begins again once on another connection instead of failing (a 500)."""
+    for attempt in (1, 2):
+        conn = await engine.connect()
+        try:
+            await conn.begin()
+            return conn, await _begin(conn, claims, settings=settings)
+        except DBAPIError as exc:
+            await conn.close()
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+        except BaseException:
+            await conn.close()
+            raise
+    raise AssertionError("unreachable")
 
 
 class CallerCache:

@@ -21,6 +21,15 @@ def async_engine(settings: DatabaseSettings) -> AsyncEngine:
     return _app_engine(settings, pool_size=settings.pool_size, pool_pre_ping=True)
 
 
+def statistics_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """As `twin_app`, for the statistics' transactions (twin.api.deps.Statistics): no ping on checkout,
+    which with asyncpg is three round trips (BEGIN, `;`, ROLLBACK) before a statement of a millisecond or
+    two. A pooled connection the server has dropped fails the transaction's first statement, which reads
+    and writes nothing, and the dependency tries it once more on a new connection."""
+    size = settings.stats_pool_size
+    return _app_engine(settings, pool_size=size, max_overflow=size, pool_pre_ping=False)
+
+
 def reader_engine(settings: DatabaseSettings, pool_size: int = 6) -> AsyncEngine:
     """As `twin_app` too, for the live fan-out's one-statement reads (`twin_live_read`): autocommit and
     no ping on checkout, which would double the round trips of a read; a read that meets a dropped
