@@ -106,8 +106,10 @@ async def _begin_retrying(
     engine: AsyncEngine, claims: TokenClaims, settings: Mapping[str, str]
 ) -> tuple[AsyncConnection, Caller]:
     """A transaction with the caller's scope, from a pool that does not ping: a pooled connection the server
-    dropped fails `twin_begin_request`, the first statement (nothing read or written yet); the pool
-    discards it and the request begins again once on another connection instead of failing (a 500)."""
+    dropped fails `twin_begin_request`, the first statement (nothing read or written yet), and the request
+    begins again once instead of answering 503. Once is enough: a disconnect marks every older connection
+    of the pool for reconnection (SQLAlchemy's pool invalidation), so even after a server restart the
+    second try is on a new connection."""
     for attempt in (1, 2):
         conn = await engine.connect()
         try:
