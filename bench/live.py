@@ -4,13 +4,13 @@ One run, same broker, same machine, every party a process of its own: a publishe
 sensor events at a steady rate, round-robin over 4 devices in each of 50 schools (two counties of one
 city). Through Campus Twin each event goes `twin live ingest` (validate, store, count up the device's
 active alert — repeats of one batch in one statement —, log to live_events, pg_notify, ack) -> `twin serve`
-(one worker, the fan-out) -> the WebSocket clients, spread over 4 client processes:
+(one worker, the fan-out) -> the WebSocket clients, spread over 2 client processes:
 
 - 196 school clients (leaders and safety officers, 4 per school of 49): each receives its own school's
   alert deltas only (row-level security decides);
 - 4 viewers above the schools: a leader of each county (25 schools each) and two of the city (all 50).
 
-The baseline is the same publisher to the same number of plain MQTT subscribers in 4 processes with the
+The baseline is the same publisher to the same number of plain MQTT subscribers in 2 processes with the
 same spread (a school client subscribes to its school's topic, a county viewer to its 25 schools', a city
 viewer to all), QoS 1.
 
@@ -19,14 +19,16 @@ taken at publish on the same clock). Mosquitto delivers every event as a message
 counts repeats of an active alert up: an alert delta carries the alert's `count` and `last_at` (the newest
 event time counted), so one delta shows every event of that device up to `last_at`; each such event gets
 that delta's receipt time. "delivered" is the share of (event, entitled client) pairs shown at all.
+
+The publisher and the clients are Node processes (bench/live_clients.mjs, `ws` and `mqtt` from npm):
+Python clients on the same 2 cores were the bench's own bottleneck (see that file).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import multiprocessing as mp
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -43,7 +45,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from rich.console import Console
 from sqlalchemy import text
-from websockets.asyncio.client import connect
 
 from bench.common import bench_database, write_section
 from bench.cpu import CpuMeter
@@ -63,7 +64,8 @@ NEW_COUNTY = "410305"
 SCHOOLS_PER_COUNTY = 25
 DEVICES_PER_SCHOOL = 4
 CLIENTS_PER_SCHOOL = 4
-CLIENT_PROCESSES = 4
+CLIENT_PROCESSES = 2  # Node processes per kind of client (bench/live_clients.mjs)
+CLIENTS_JS = Path(__file__).with_name("live_clients.mjs")
 PASSWORD = "bench-password-1"  # noqa: S105 (throw-away bench users)
 # (messages per second, connected clients); TWIN_BENCH_LIVE_RUNS="500x200" to try others
 RUNS = tuple(
@@ -248,111 +250,49 @@ def mqtt_client(url: str, inflight: int = 20) -> mqtt.Client:
     return client
 
 
-def publisher(url: str, topics: list[str], rate: int, seconds: float, tag: str, out: Any) -> None:
-    """A process: QoS 1 events at `rate`/s round-robin over `topics`; sends back [(topic index, time)]."""
-    client = mqtt_client(url, inflight=1000)
-    client.loop_start()
-    n = int(rate * seconds)
-    sent: list[tuple[int, float]] = []
-    infos = []
-    start = time.perf_counter()
-    for i in range(n):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        now = datetime.now(UTC)
-        k = i % len(topics)
-        infos.append(
-            client.publish(topics[k], event_json(f"{tag}-{i}", "water_pressure", "minor", now), qos=1)
+class Party:
+    """One Node process of the load (bench/live_clients.mjs): publisher, WebSocket clients or MQTT
+    subscribers, given its settings as one JSON line and answering with one JSON line."""
+
+    def __init__(self, mode: str, settings: dict[str, Any]) -> None:
+        self.mode = mode
+        self.proc = subprocess.Popen(
+            ["node", str(CLIENTS_JS), mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        sent.append((k, now.timestamp()))
-    for info in infos:
-        info.wait_for_publish(30)
-    client.loop_stop()
-    client.disconnect()
-    out.send(sent)
+        self._say(json.dumps(settings))
 
+    def _say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
-def ws_clients(url: str, tokens: list[str], ready: Any, stop: Any, out: Any) -> None:
-    """A process of WebSocket clients: connect, read the snapshot, then stamp arrivals until told to stop;
-    sends back, per client, [(arrival, sensor id, last_at)] of alert deltas and the message count."""
+    def _line(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.proc.kill()
+            raise RuntimeError(f"bench/live_clients.mjs {self.mode} gave no answer in {timeout:.0f} s")
+        return line
 
-    async def main() -> list[tuple[list[tuple[float, int, float]], int]]:
-        sockets = [await connect(f"{url}?access_token={t}", max_size=None, open_timeout=120) for t in tokens]
-        for ws in sockets:
-            await ws.recv()  # the snapshot
-        ready.set()
-        arrivals: list[list[tuple[float, str]]] = [[] for _ in sockets]
-
-        async def receive(ws: Any, into: list[tuple[float, str]]) -> None:
-            while True:
-                raw = await ws.recv()
-                into.append((time.time(), raw))
-
-        tasks = [asyncio.create_task(receive(ws, a)) for ws, a in zip(sockets, arrivals, strict=True)]
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for ws in sockets:
-            await ws.close()
-        return [(_deltas(a), len(a)) for a in arrivals]
-
-    out.send(asyncio.run(main()))
-
-
-def _deltas(arrivals: list[tuple[float, str]]) -> list[tuple[float, int, float]]:
-    found = []
-    for now, raw in arrivals:
-        event = json.loads(raw)
-        if event.get("kind") == "alert" and event["data"]["action"] in {"raised", "repeated"}:
-            alert = event["data"]["alert"]
-            found.append((now, alert["sensor_id"], datetime.fromisoformat(alert["last_at"]).timestamp()))
-    return found
-
-
-def mqtt_subscribers(url: str, topic_sets: list[tuple[str, ...]], ready: Any, stop: Any, out: Any) -> None:
-    """A process of plain MQTT subscribers: [(arrival, payload time)] per subscriber."""
-    arrivals: list[list[tuple[float, bytes]]] = [[] for _ in topic_sets]
-    clients = []
-    for topics, into in zip(topic_sets, arrivals, strict=True):
-        client = mqtt_client(url)
-        client.on_message = lambda _c, _u, msg, into=into: into.append((time.time(), msg.payload))
-        client.loop_start()
-        client.subscribe([(t, 1) for t in topics])
-        clients.append(client)
-    time.sleep(1.0)  # subscriptions acknowledged
-    ready.set()
-    stop.wait()
-    for client in clients:
-        client.disconnect()
-    for client in clients:
-        client.loop_stop()
-    out.send(
-        [
-            ([(now, datetime.fromisoformat(json.loads(p)["time"]).timestamp()) for now, p in a], len(a))
-            for a in arrivals
-        ]
-    )
-
-
-def _spawn(target: Any, groups: list[Any], *args: Any) -> tuple[list[Any], list[Any], Any]:
-    ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    procs, pipes, readies = [], [], []
-    for group in groups:
-        ready = ctx.Event()
-        mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=target, args=(*args, group, ready, stop, theirs), daemon=True)
-        proc.start()
-        procs.append(proc)
-        pipes.append(mine)
-        readies.append(ready)
-    for ready in readies:
-        if not ready.wait(180):
+    def ready(self, timeout: float = 180.0) -> None:
+        if self._line(timeout).strip() != "ready":
             raise RuntimeError("a client process did not get ready")
-    return procs, pipes, stop
+
+    def result(self, timeout: float = 120.0, *, stop: bool = True) -> Any:
+        if stop:
+            self._say("stop")
+        answer = json.loads(self._line(timeout))
+        self.proc.wait(timeout=30)
+        return answer
+
+
+def _parties(mode: str, groups: list[Any], **settings: Any) -> list[Party]:
+    key = "tokens" if mode == "ws" else "topicSets"
+    parties = [Party(mode, {**settings, key: group}) for group in groups]
+    for party in parties:
+        party.ready()
+    return parties
 
 
 def _split(items: list[Any], parts: int) -> list[list[Any]]:
@@ -360,15 +300,15 @@ def _split(items: list[Any], parts: int) -> list[list[Any]]:
 
 
 def _publish(settings: Settings, topics: list[str], rate: int, tag: str) -> list[tuple[int, float]]:
-    ctx = mp.get_context("spawn")
-    mine, theirs = ctx.Pipe()
-    proc = ctx.Process(
-        target=publisher, args=(settings.broker.effective_url(), topics, rate, SECONDS, tag, theirs)
-    )
-    proc.start()
-    sent: list[tuple[int, float]] = mine.recv()
-    proc.join()
-    return sent
+    """QoS 1 events at `rate`/s round-robin over `topics`; [(topic index, payload time)] once all are
+    acknowledged."""
+    url = settings.broker.effective_url()
+    party = Party("publish", {"url": url, "topics": topics, "rate": rate, "seconds": SECONDS, "tag": tag})
+    return [(k, t) for k, t in party.result(SECONDS * 10 + 60, stop=False)]
+
+
+def _seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def twin_run(
@@ -383,7 +323,7 @@ def twin_run(
     names = sorted(devices)
     topics = [f"campus/{n.split('-')[1]}/sensors/{n}/events" for n in names]
     groups = _split([c.token for c in clients], CLIENT_PROCESSES)
-    procs, pipes, stop = _spawn(ws_clients, groups, f"ws://{host}/live/ws")
+    parties = _parties("ws", groups, url=f"ws://{host}/live/ws")
     before = stored(settings)
     start = time.perf_counter()
     with CpuMeter(roots, COMMANDS) as cpu:
@@ -393,10 +333,11 @@ def twin_run(
         stored_per_s = (stored(settings) - before) / max(1e-3, time.time() - sent[0][1])
         time.sleep(1.0)  # the last deltas reach the clients
     elapsed = time.perf_counter() - start
-    stop.set()
-    received = [r for pipe in pipes for r in pipe.recv()]
-    for proc in procs:
-        proc.join()
+    received = [
+        ([(at, sensor, _seconds(last_at)) for at, sensor, last_at in r["deltas"]], r["messages"])
+        for party in parties
+        for r in party.result()
+    ]
     order = [c for g in _split(clients, CLIENT_PROCESSES) for c in g]
     by_sensor: dict[int, list[float]] = {}
     for k, t in sent:
@@ -448,18 +389,17 @@ def raw_run(
     # Topics of their own (no ingest listens there): the same school / device spread under a prefix.
     topics = [f"rawbench{tag}/campus/{n.split('-')[1]}/sensors/{n}/events" for n in names]
     sets = [tuple(f"rawbench{tag}/{t}" for t in c.topics) for c in clients]
-    procs, pipes, stop = _spawn(
-        mqtt_subscribers, _split(sets, CLIENT_PROCESSES), settings.broker.effective_url()
-    )
+    parties = _parties("mqtt", _split(sets, CLIENT_PROCESSES), url=settings.broker.effective_url())
     start = time.perf_counter()
     with CpuMeter(roots, COMMANDS) as cpu:
         sent = _publish(settings, topics, rate, "raw")
         time.sleep(2.0)
     elapsed = time.perf_counter() - start
-    stop.set()
-    received = [r for pipe in pipes for r in pipe.recv()]
-    for proc in procs:
-        proc.join()
+    received = [
+        ([(at, _seconds(t)) for at, t in r["arrivals"]], r["messages"])
+        for party in parties
+        for r in party.result()
+    ]
     order = [c for g in _split(clients, CLIENT_PROCESSES) for c in g]
     per_sensor = {devices[names[k]] for k, _t in sent}
     expected = 0
