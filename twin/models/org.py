@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.models.base import Base, LTree, Timestamps, geometry, school_owned, valid_geometry
@@ -20,6 +20,9 @@ class OrgUnit(Timestamps, Base):
         CheckConstraint(f"level IN {ORG_LEVELS}", name="level_known"),
         CheckConstraint("level = 'school' OR code ~ '^[0-9]{6}$'", name="admin_code_6_digits"),
         Index("ix_org_units_path", "path", postgresql_using="gist"),
+        # The roots of the tree: twin_begin_request asks whether a caller's root has a sibling on every
+        # request (migration 0024).
+        Index("ix_org_units_roots", "id", postgresql_where=text("parent_id IS NULL")),
         valid_geometry("boundary"),
     )
 
