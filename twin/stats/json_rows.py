@@ -9,10 +9,14 @@ formats carry the same numbers; the columns and their order are `columns_for`'s,
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-from twin.stats.queries import StatsRequest, stats_sql
+from twin.stats.queries import GROUPS, StatsRequest, stats_sql
 from twin.stats.topics import Topic
+
+if TYPE_CHECKING:
+    from twin.stats.service import Query
 
 
 def _ratio(num: str, den: str, scale: int, places: int) -> str:
@@ -45,3 +49,21 @@ SELECT coalesce(json_agg(j ORDER BY {order}), '[]')::text
   FROM (SELECT {select} FROM ({inner}) r) j
 """
     return sql, params
+
+
+def json_document(query: Query, title: str, columns: list[str], rows: str) -> bytes:
+    """The response of `/stats/{topic}?f=json`: the request's members, then `"rows": <rows>` spliced in
+    unparsed as the last member, in JSONResponse's own encoding (compact, UTF-8)."""
+    head: dict[str, Any] = {
+        "topic": query.topic,
+        "title": title,
+        "group_by": query.group_by,
+        "groups": list(GROUPS),
+        "period": query.period,
+        "per": query.per,
+        "split": query.split,
+        "within": query.within,
+        "columns": columns,
+    }
+    text = json.dumps(head, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return f'{text[:-1]},"rows":{rows}}}'.encode()

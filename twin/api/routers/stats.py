@@ -6,7 +6,6 @@ security on the facts; groups named only inside the caller's own subtree).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,7 @@ from twin.api.routers.hazards import clock
 from twin.config import StatsSettings
 from twin.errors import InvalidInput
 from twin.stats import exports, images, service
+from twin.stats.json_rows import json_document
 from twin.stats.queries import GROUPS
 from twin.stats.topics import describe
 
@@ -136,17 +136,5 @@ def stats_router() -> APIRouter:
 async def _json(scoped: Statistics, query: service.Query, now: datetime, settings: StatsSettings) -> Response:
     """The statistic as JSON: the rows array comes from PostgreSQL as text and is spliced in unparsed."""
     t, columns, rows = await service.statistic_json(scoped.conn, scoped.caller, query, now, settings)
-    head: dict[str, Any] = {
-        "topic": query.topic,
-        "title": t.title,
-        "group_by": query.group_by,
-        "groups": list(GROUPS),
-        "period": query.period,
-        "per": query.per,
-        "split": query.split,
-        "within": query.within,
-        "columns": columns,
-    }
-    # JSONResponse's own encoding (compact, UTF-8), then `"rows": [...]` as the last member.
-    text = json.dumps(head, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(f'{text[:-1]},"rows":{rows}}}'.encode(), media_type="application/json")
+    body = json_document(query, t.title, columns, rows)
+    return Response(body, media_type="application/json")
