@@ -11,6 +11,7 @@ from sqlalchemy import text
 from twin.access.tokens import TokenClaims
 from twin.config import LiveSettings, Settings
 from twin.db.engine import async_engine, reader_engine, sync_engine
+from twin.live import queries as q
 from twin.live.fanout import Dropped, Hub
 
 
@@ -178,3 +179,30 @@ def publish_position(settings: Settings, org: str, vehicle_id: int) -> int:
         ).scalar_one()
     engine.dispose()
     return int(event_id)
+
+
+async def test_a_read_returns_the_range_and_the_awaited_ids_once_each_in_order_within_the_scope(
+    live_db: Settings,
+) -> None:
+    """twin_live_read: ids after the cursor up to `upto`, plus the awaited gaps (one of them inside the
+    range, one below it), each once, oldest first, at most `limit`; another school's never. Read more than
+    five times in one session, so the plan it keeps for the session is the one checked too."""
+    own = publish(live_db, 6)
+    foreign = publish(live_db, 3, campus="SIB")
+    later = publish(live_db, 2)
+    claims = claims_of(live_db, "leader")
+    reader = reader_engine(live_db.db)
+    try:
+        async with reader.connect() as conn:
+            for _ in range(7):
+                rows = await q.read_events(
+                    conn, claims.user_id, claims.version, own[2], upto=foreign[-1], gaps=[own[0], own[3]]
+                )
+                assert [r["id"] for r in rows] == [own[0], own[3], own[4], own[5]]
+            everything = await q.read_events(conn, claims.user_id, claims.version, 0)
+            assert [r["id"] for r in everything][-8:] == own + later
+            assert not {r["id"] for r in everything} & set(foreign)
+            first = await q.read_events(conn, claims.user_id, claims.version, own[0], limit=2)
+            assert [r["id"] for r in first] == own[1:3]
+    finally:
+        await reader.dispose()
