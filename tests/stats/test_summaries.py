@@ -166,6 +166,41 @@ def test_an_alert_insert_update_delete_moves_the_summary(tx: Connection) -> None
     assert school_row(tx, query) == before
 
 
+def test_an_update_that_changes_nothing_counted_or_only_swaps_it_between_rows_keeps_the_summary(
+    tx: Connection,
+) -> None:
+    """The triggers skip an update whose old and new rows count the same (a count-up, two rows trading all
+    they count); one that trades only part of it still moves the summary."""
+    query = Query("alerts", "school", period="2026-06", split="type")
+    insert = (
+        "INSERT INTO alerts (org_path, campus_id, event_id, type, severity, first_at, last_at, geom)"
+        " SELECT org_path, campus_id, :e, :type, :severity, :at, :at, geom FROM risk_points"
+        " WHERE id = (SELECT min(id) FROM risk_points) RETURNING id"
+    )
+    one = tx.execute(
+        text(insert), {"e": "T-ONE", "type": "smoke", "severity": "critical", "at": "2026-06-03T10:00+08:00"}
+    ).scalar_one()
+    two = tx.execute(
+        text(insert),
+        {"e": "T-TWO", "type": "water_leak", "severity": "minor", "at": "2026-06-20T10:00+08:00"},
+    ).scalar_one()
+    before, _raw = both(tx, query)
+    tx.execute(
+        text("UPDATE alerts SET count = count + 5, last_at = now() WHERE id IN (:a, :b)"),
+        {"a": one, "b": two},
+    )
+    assert both(tx, query) == (before, before)
+    swap = "UPDATE alerts a SET {cols} FROM alerts b WHERE (a.id, b.id) IN ((:a, :b), (:b, :a))"
+    tx.execute(
+        text(swap.format(cols="type = b.type, severity = b.severity, first_at = b.first_at")),
+        {"a": one, "b": two},
+    )
+    assert both(tx, query) == (before, before)
+    tx.execute(text(swap.format(cols="severity = b.severity")), {"a": one, "b": two})
+    summary, raw = both(tx, query)
+    assert summary == raw and summary != before
+
+
 def test_a_bulk_statement_and_truncate_keep_the_summary_right(tx: Connection) -> None:
     query = Query("drills", "county", period="2026-05-01/2026-05-31", per="week")
     tx.execute(text("UPDATE drills SET participants = participants + 7, held_on = held_on + 3"))

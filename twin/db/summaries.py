@@ -212,11 +212,30 @@ def _statements(s: Summary, sources: dict[str, int], splits: bool) -> str:
     return ";\n        ".join(statement_sql(s, sources, name) for name in names)
 
 
-def trigger_function_sql(s: Summary, *, splits: bool = False) -> str:
+def counted_sql(s: Summary, relation: str) -> str:
+    """What a raw row adds to the summaries, one column each: its org path, day, sums and split values.
+
+    Two multisets of these with the same members add the same to every cell, whatever else differs."""
+    values = ["t.org_path", s.day_sql(), *s.columns.values(), *s.splits.values()]
+    return f"SELECT {', '.join(values)} FROM {relation} t"
+
+
+def trigger_function_sql(s: Summary, *, splits: bool = False, skip_unchanged: bool = False) -> str:
     """The statement-level trigger function of one topic (SECURITY DEFINER: apps cannot write summaries).
 
     `splits`: also keep the split tables (migration 0022; 0018 made the function without them).
+    `skip_unchanged`: an update whose old and new rows count the same (migration 0026) returns at once
+    (an UPDATE has as many new rows as old, so old ⊆ new as multisets means equal). Without it every
+    update still summed its rows into zero deltas: 10 ms for each ingest batch counting up 200 alerts.
     """
+    skip = (
+        f"""
+        IF NOT EXISTS ({counted_sql(s, "old_rows")} EXCEPT ALL {counted_sql(s, "new_rows")}) THEN
+            RETURN NULL;
+        END IF;"""
+        if skip_unchanged
+        else ""
+    )
     return f"""
 CREATE OR REPLACE FUNCTION twin_stats_{s.topic}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -225,7 +244,7 @@ BEGIN
         {_statements(s, {"new_rows": 1}, splits)};
     ELSIF TG_OP = 'DELETE' THEN
         {_statements(s, {"old_rows": -1}, splits)};
-    ELSE
+    ELSE{skip}
         {_statements(s, {"old_rows": -1, "new_rows": 1}, splits)};
     END IF;
     RETURN NULL;
