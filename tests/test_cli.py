@@ -87,6 +87,8 @@ def test_sample_province_builds_schools_a_day_of_bus_fixes_and_says_where_the_ti
     assert result.exit_code == 0, result.output
     assert "1,440 bus positions on 2026-11-20" in result.output  # 3 buses x 480 fixes
     assert "copy:risk_points" in result.output and "finish" in result.output
+    # Not a terminal: progress as plain lines a log keeps, not a bar drawn only at the end.
+    assert "schools: 2/2 (100.0%)" in result.output and "buses' fixes: 3/3 (100.0%)" in result.output
     with psycopg.connect(libpq_dsn(env.db.sync_url())) as conn:
         counts = conn.execute(
             "SELECT (SELECT count(*) FROM campuses), (SELECT count(DISTINCT vehicle_id) FROM positions),"

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from sqlalchemy import Engine
 
 from twin.config import ROOT, Settings, get_settings
 from twin.errors import TwinError
+from twin.progress import LineProgress, progress
 from twin.services import ServiceError
 
 app = typer.Typer(help="Campus Twin: GIS and 3D digital-twin server for school safety.", no_args_is_help=True)
@@ -492,15 +493,8 @@ def live_jt808() -> None:
     asyncio.run(run())
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+def _progress() -> Progress | LineProgress:
+    return progress(console)
 
 
 if __name__ == "__main__":
