@@ -53,6 +53,10 @@ def _app_engine(settings: DatabaseSettings, **options: Any) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET ROLE {APP_ROLE}")
         cursor.close()
+        # asyncpg's adapter ran that in a transaction of its own making: committed here, or the rollback of
+        # the connection's first transaction (a failed request, a change of isolation level) would undo
+        # the role with it and leave the connection acting as the owner, whom row-level security spares
+        dbapi_connection.commit()
 
     return engine
 
