@@ -199,7 +199,7 @@ class SceneSettings(BaseSettings):
 
 
 class StatsSettings(BaseSettings):
-    """Statistics: the local calendar of periods, hot-spot test and its cache, hexagon limits."""
+    """Statistics: the local calendar of periods, hot-spot test and its cache, hexagon limits, parts."""
 
     model_config = SettingsConfigDict(env_prefix="TWIN_STATS_")
 
@@ -208,6 +208,10 @@ class StatsSettings(BaseSettings):
     alpha: float = 0.05  # significance of a hot or cold spot
     hotspot_cache_s: float = 600.0  # a hot-spot map is recomputed at most this often per scope and query
     max_cells: int = 200_000  # hexagons in one answer (a province at resolution 8 is ~100k)
+    # A by-school JSON answer over this many schools runs in this many contiguous ranges of the group
+    # code, each on its own connection in one snapshot (twin.stats.parallel); 1: always one statement.
+    parallel_parts: int = Field(default=2, ge=1)
+    parallel_min_schools: int = Field(default=10_000, ge=1)
 
 
 class BusSettings(BaseSettings):

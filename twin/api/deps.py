@@ -6,6 +6,7 @@ row-level security filters whatever the route reads or writes. It commits before
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,15 +17,21 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from twin.access import Caller, TokenError, begin_request, read_token
 from twin.access.roles import Role
 from twin.access.tokens import TokenClaims
 from twin.config import Settings
+from twin.db.engine import statistics_pool_capacity
 from twin.errors import Forbidden, Unauthorized
+from twin.stats.parallel import PartConnections
 from twin.stats.queries import PLANNING
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+# How long the other parts of a statistic may take to begin (a new connection, BEGIN, the snapshot, the
+# scope) before the statistic is one statement instead; pooled ones take a millisecond or two.
+PART_WAIT_S = 0.5
 
 
 def get_settings(request: Request) -> Settings:
@@ -87,33 +94,44 @@ async def scoped_connection(
         yield scoped
 
 
+@dataclass(frozen=True)
+class StatisticsConnection(ScopedConnection):
+    parts: PartConnections  # more transactions of the caller's in this one's snapshot
+
+
 async def statistics_connection(
     request: Request, token: Annotated[str | None, Depends(bearer)]
-) -> AsyncIterator[ScopedConnection]:
+) -> AsyncIterator[StatisticsConnection]:
     """`Scoped`, on the statistics' own pool (no ping on checkout), with the statistics' settings
-    (twin.stats.queries.PLANNING) in the scope's round trip."""
+    (twin.stats.queries.PLANNING) in the scope's round trip; REPEATABLE READ, so a statistic answered in
+    parts (twin.stats.parallel) reads one snapshot: a read-only transaction pays nothing for it."""
     claims = _claims(request, token)
     engine: AsyncEngine = request.app.state.stats_engine
     conn, caller = await _begin_retrying(engine, claims, PLANNING)
+    capacity = statistics_pool_capacity(get_settings(request).db)
     try:
-        yield ScopedConnection(conn, caller)
+        yield StatisticsConnection(conn, caller, PoolParts(engine, claims, capacity))
         await conn.commit()
     finally:
         await conn.close()  # rolls back what was not committed
 
 
 async def _begin_retrying(
-    engine: AsyncEngine, claims: TokenClaims, settings: Mapping[str, str]
+    engine: AsyncEngine, claims: TokenClaims, settings: Mapping[str, str], snapshot: str | None = None
 ) -> tuple[AsyncConnection, Caller]:
-    """A transaction with the caller's scope, from a pool that does not ping: a pooled connection the server
-    dropped fails `twin_begin_request`, the first statement (nothing read or written yet), and the request
-    begins again once instead of answering 503. Once is enough: a disconnect marks every older connection
-    of the pool for reconnection (SQLAlchemy's pool invalidation), so even after a server restart the
-    second try is on a new connection."""
+    """A REPEATABLE READ transaction with the caller's scope (in `snapshot` if given), from a pool that does
+    not ping: a pooled connection the server dropped fails the first statement (nothing read or written
+    yet), and the transaction begins again once instead of answering 503. Once is enough: a disconnect
+    marks every older connection of the pool for reconnection (SQLAlchemy's pool invalidation), so even
+    after a server restart the second try is on a new connection."""
     for attempt in (1, 2):
         conn = await engine.connect()
         try:
+            # asyncpg's BEGIN carries the level: no round trip of its own
+            await conn.execution_options(isolation_level="REPEATABLE READ")
             await conn.begin()
+            if snapshot is not None:  # an id from pg_export_snapshot(), checked by twin.stats.parallel
+                await conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             return conn, await _begin(conn, claims, settings=settings)
         except DBAPIError as exc:
             await conn.close()
@@ -123,6 +141,49 @@ async def _begin_retrying(
             await conn.close()
             raise
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class PoolParts:
+    """The parts of a statistic after the first (twin.stats.parallel.PartConnections): transactions of
+    the same caller on the statistics' pool, each begun by `_begin_retrying` in the first one's snapshot.
+
+    A request never waits for these while it holds its own connection: when the pool cannot give them
+    at once (every request of a busy moment holding one and waiting for more would deadlock the pool),
+    or they take longer than PART_WAIT_S to open, the statistic is one statement instead."""
+
+    engine: AsyncEngine
+    claims: TokenClaims
+    capacity: int  # the pool's connections, overflow included
+
+    @asynccontextmanager
+    async def __call__(self, snapshot: str, n: int) -> AsyncIterator[list[AsyncConnection] | None]:
+        opened = await self._open(snapshot, n)
+        try:
+            yield opened
+        finally:
+            for conn in opened or ():
+                await conn.close()  # the parts only read: rolled back
+
+    async def _open(self, snapshot: str, n: int) -> list[AsyncConnection] | None:
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool) or pool.checkedout() + n > self.capacity:
+            return None
+        opened: list[AsyncConnection] = []
+        try:
+            async with asyncio.timeout(PART_WAIT_S):
+                for _ in range(n):
+                    conn, _caller = await _begin_retrying(self.engine, self.claims, PLANNING, snapshot)
+                    opened.append(conn)
+        except TimeoutError:
+            for conn in opened:
+                await conn.close()
+            return None
+        except BaseException:
+            for conn in opened:
+                await conn.close()
+            raise
+        return opened
 
 
 class CallerCache:
@@ -174,7 +235,7 @@ async def cached_caller(request: Request, token: Annotated[str | None, Depends(b
 
 Unscoped = Annotated[AsyncConnection, Depends(unscoped_connection, scope="function")]
 Scoped = Annotated[ScopedConnection, Depends(scoped_connection, scope="function")]
-Statistics = Annotated[ScopedConnection, Depends(statistics_connection, scope="function")]
+Statistics = Annotated[StatisticsConnection, Depends(statistics_connection, scope="function")]
 Cached = Annotated[CachedCaller, Depends(cached_caller)]
 
 

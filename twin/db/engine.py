@@ -27,7 +27,13 @@ def statistics_engine(settings: DatabaseSettings) -> AsyncEngine:
     two. A pooled connection the server has dropped fails the transaction's first statement, which reads
     and writes nothing, and the dependency tries it once more on a new connection."""
     size = settings.stats_pool_size
-    return _app_engine(settings, pool_size=size, max_overflow=size, pool_pre_ping=False)
+    overflow = statistics_pool_capacity(settings) - size
+    return _app_engine(settings, pool_size=size, max_overflow=overflow, pool_pre_ping=False)
+
+
+def statistics_pool_capacity(settings: DatabaseSettings) -> int:
+    """The statistics' connections at most: the pool and as many more under load."""
+    return 2 * settings.stats_pool_size
 
 
 def reader_engine(settings: DatabaseSettings, pool_size: int = 6) -> AsyncEngine:

@@ -10,6 +10,7 @@ formats carry the same numbers; the columns and their order are `columns_for`'s,
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twin.stats.queries import GROUPS, StatsRequest, stats_sql
@@ -49,6 +50,17 @@ SELECT coalesce(json_agg(j ORDER BY {order}), '[]')::text
   FROM (SELECT {select} FROM ({inner}) r) j
 """
     return sql, params
+
+
+# What json_agg writes between two composite elements (PostgreSQL 15's json_agg_transfn: ", " and a
+# line break before each element but the first).
+SEPARATOR = ", \n "
+
+
+def splice(arrays: Sequence[str]) -> str:
+    """The JSON arrays of consecutive ranges of groups as one: byte for byte what json_agg writes over
+    all their rows at once (twin.stats.parallel). An empty part (`[]`) leaves nothing."""
+    return "[" + SEPARATOR.join(a[1:-1] for a in arrays if a != "[]") + "]"
 
 
 def json_document(query: Query, title: str, columns: list[str], rows: str) -> bytes:

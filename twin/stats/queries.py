@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.stats.period import Period
-from twin.stats.summary_sql import BY_CODE, summary_for, summary_sql
+from twin.stats.summary_sql import BY_CODE, in_code_range, span_cte, summary_for, summary_sql
 from twin.stats.topics import Topic
 
 # The server settings of a statistics transaction (twin.api.deps.Statistics; the bench's direct runs too):
@@ -29,6 +29,9 @@ from twin.stats.topics import Topic
 PLANNING = {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}
 DEPTH = {"province": 1, "city": 2, "county": 3, "school": 4}
 GROUPS = tuple(DEPTH)
+# Group codes from (inclusive) to (exclusive), compared byte by byte as the groups are sorted (BY_CODE);
+# None leaves that end open.
+CodeRange = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class StatsRequest:
     per: str | None = None  # time bucket
     split: str | None = None  # split expression (from Topic.split)
     geometry: bool = False  # also each group's boundary as WKB (maps and GeoPackage/GeoParquet)
+    codes: CodeRange | None = None  # only the schools of this range (twin.stats.parallel); by school only
 
 
 def _time_bucket(topic: Topic) -> str:
@@ -83,7 +87,7 @@ SCHOOLS_HULL = "ST_Multi(ST_ConvexHull(ST_Collect(o.boundary)))"
 # (50k groups for a province).
 SCHOOL_UNITS = """
     SELECT o.path::text AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name,
-           o.level, o.boundary
+           o.level, o.boundary{path}
       FROM org_units o
      WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
 """
@@ -92,8 +96,21 @@ SCHOOL_UNITS = """
 def units_sql(req: StatsRequest) -> str:
     """The groups under the caller's path: key, code, name, level, boundary, schools and enrolment."""
     if req.group_by == "school":
-        return SCHOOL_UNITS
+        # a range's schools keep their path as an ltree too (summary_sql.span_cte)
+        path = "" if req.codes is None else ", o.path"
+        return SCHOOL_UNITS.format(path=path) + _code_range(req)
+    if req.codes is not None:
+        raise ValueError("a range of codes splits statistics by school only")
     return GROUPED_UNITS.format(hull=SCHOOLS_HULL if req.geometry else "NULL::geometry")
+
+
+def _code_range(req: StatsRequest) -> str:
+    if req.codes is None:
+        return ""
+    first, end = req.codes  # compared as BY_CODE sorts
+    bounds = ['o.code COLLATE "C" >= :code_from'] if first is not None else []
+    bounds += ['o.code COLLATE "C" < :code_to'] if end is not None else []
+    return "".join(f"       AND {b}\n" for b in bounds)
 
 
 def _params(req: StatsRequest) -> tuple[dict[str, Any], str | None]:
@@ -102,6 +119,9 @@ def _params(req: StatsRequest) -> tuple[dict[str, Any], str | None]:
     params: dict[str, Any] = {"depth": DEPTH[req.group_by], "unit_scope": req.unit_scope, "now": req.now}
     if req.fact_scope is not None:
         params["fact_scope"] = req.fact_scope
+    if req.codes is not None:
+        first, end = req.codes
+        params.update({k: v for k, v in (("code_from", first), ("code_to", end)) if v is not None})
     if req.per is not None and topic.time is not None:
         params["per"] = req.per
     period_filter = None
@@ -144,6 +164,7 @@ def _raw_sql(req: StatsRequest, period_filter: str | None, order: bool = True) -
         keys.append(f"{_time_bucket(topic)} AS period")
     if period_filter is not None:
         where.append(period_filter)
+    where += in_code_range(req, "t")
     measures = [f"{sql} AS {name}" for name, sql in topic.measures.items()]
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     extra = [k.rsplit(" AS ", 1)[1] for k in keys[1:]]
@@ -151,12 +172,12 @@ def _raw_sql(req: StatsRequest, period_filter: str | None, order: bool = True) -
     order_by = f"\n ORDER BY {BY_CODE}" + "".join(f", f.{name}" for name in extra) if order else ""
     geom = ", ST_AsBinary(u.boundary) AS geom" if req.geometry else ""
     return f"""
-WITH facts AS (
+WITH units AS ({units_sql(req)}){span_cte(req)}, facts AS (
     SELECT {", ".join(keys)}, {", ".join(measures)}
       FROM {topic.table} t
      WHERE {" AND ".join(where)}
      GROUP BY {group}
-), units AS ({units_sql(req)})
+)
 SELECT u.code, u.name, u.level, u.schools, u.enrolment{select_extra},
        {", ".join(f"coalesce(f.{name}, 0) AS {name}" for name in topic.measures)}{geom}
   FROM units u

@@ -19,6 +19,7 @@ from twin.stats import hexbins as hx
 from twin.stats import hotspots as hs
 from twin.stats import queries as q
 from twin.stats.json_rows import json_rows_sql
+from twin.stats.parallel import Parallel, json_rows_in_parts, plan_ranges
 from twin.stats.period import check_bucket, parse_period
 from twin.stats.topics import Topic, topic
 
@@ -108,17 +109,38 @@ async def statistic(
     return Result(req.topic, query, rows, columns_for(req, query))
 
 
+@dataclass(frozen=True)
+class JsonRows:
+    topic: Topic
+    columns: list[str]
+    rows: str  # the JSON array of the rows
+    parts: int  # the statements that built it (twin.stats.parallel)
+
+
 async def statistic_json(
-    conn: AsyncConnection, caller: Caller, query: Query, now: datetime, settings: StatsSettings
-) -> tuple[Topic, list[str], str]:
+    conn: AsyncConnection,
+    caller: Caller,
+    query: Query,
+    now: datetime,
+    settings: StatsSettings,
+    parallel: Parallel | None = None,
+) -> JsonRows:
     """The topic, the columns and the rows as one JSON array text (built by PostgreSQL: 50k groups as
-    Python objects cost three times the statement). `conn` has q.PLANNING's settings."""
+    Python objects cost three times the statement). `conn` has q.PLANNING's settings. With `parallel` and
+    a large enough answer by school, the array is built in parts at once (`conn` must then be a REPEATABLE
+    READ transaction); the text is the same either way."""
     within_path = await _within(conn, caller, query.within)
     req = build_request(caller, query, now, settings, within_path=within_path)
     columns = columns_for(req, query)
+    if parallel is not None:
+        ranges = await plan_ranges(conn, req, settings, parallel.cache)
+        if ranges is not None:
+            rows = await json_rows_in_parts(conn, parallel.connections, req, columns, ranges)
+            if rows is not None:
+                return JsonRows(req.topic, columns, rows, len(ranges))
     sql, params = json_rows_sql(req, columns)
     rows = (await conn.execute(text(sql), params)).scalar_one()
-    return req.topic, columns, str(rows)
+    return JsonRows(req.topic, columns, str(rows), 1)
 
 
 async def _within(conn: AsyncConnection, caller: Caller, code: str | None) -> str | None:

@@ -23,6 +23,29 @@ if TYPE_CHECKING:
 # province's 50k codes without the locale's rules (the JSON rows are sorted the same way).
 BY_CODE = 'u.code COLLATE "C"'
 
+
+def in_code_range(req: StatsRequest, alias: str) -> list[str]:
+    """The facts (alias `alias`) of the org paths from the first school of `req.codes` to the last and
+    under it, in ltree order: a filter at the scan, before the rows are summed. Taken from the part's own
+    schools (the statement's `span`), it always holds every fact of the part; it is exactly the part's
+    share when codes sort as paths do (a school's code extends its county's), else wider, never wrong."""
+    if req.codes is None:
+        return []
+    column = f"{alias}.org_path"
+    return [
+        f"{column} >= (SELECT p.first FROM span p)",
+        f"({column} <= (SELECT p.last FROM span p) OR {column} <@ (SELECT p.last FROM span p))",
+    ]
+
+
+def span_cte(req: StatsRequest) -> str:
+    """The first and last org path of the schools of `req.codes` (after `units`), for in_code_range."""
+    if req.codes is None:
+        return ""
+    first = "(SELECT u.path FROM units u ORDER BY 1 LIMIT 1)"  # ltree has no min() or max()
+    return f", span AS (SELECT {first} AS first, {first.replace('1 LIMIT', '1 DESC LIMIT')} AS last)"
+
+
 # The coarsest cell each time bucket can be summed from.
 COARSEST = {None: "year", "year": "year", "quarter": "month", "month": "month", "week": "day", "day": "day"}
 
@@ -87,6 +110,7 @@ def _later_cte(s: Summary, req: StatsRequest, period_filter: str | None) -> str:
         where.append("t.org_path <@ CAST(:fact_scope AS ltree)")
     if period_filter is not None:
         where.append(period_filter)
+    where += in_code_range(req, "t")
     counts = ", ".join(f"{agg} AS {name}" for name, (_, agg) in s.corrected.items())
     return f"""
 , later AS (
@@ -136,6 +160,7 @@ def summary_sql(
     where = ["nlevel(s.org_path) >= :depth", f"s.county = {county}", _cell_filter(s, req, params)]
     if req.fact_scope is not None:
         where.append("s.org_path <@ CAST(:fact_scope AS ltree)")
+    where += in_code_range(req, "s")
     # Summed as doubles: sum(bigint) accumulates in numeric (a palloc'd state per group, ~15 ms of a
     # province's 50k schools); counts are whole numbers far below 2^53, so the double sum is exact.
     sums = ", ".join(f"sum(s.{c}::float8)::bigint AS {c}" for c in s.columns)
@@ -159,12 +184,12 @@ def summary_sql(
     having = "\n     HAVING sum(s.n_rows) <> 0" if extra else ""
     order_by = f"\n ORDER BY {BY_CODE}{select_extra}" if order else ""
     return f"""
-WITH facts AS (
+WITH units AS ({units}){span_cte(req)}, facts AS (
     SELECT {", ".join(keys)}, {sums}
       FROM {table} s
      WHERE {" AND ".join(where)}
      GROUP BY {group}{having}
-){later}, units AS ({units})
+){later}
 SELECT u.code, u.name, u.level, u.schools, u.enrolment{select_extra},
        {measures}{geom}
   FROM units u

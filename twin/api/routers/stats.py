@@ -18,6 +18,7 @@ from twin.config import StatsSettings
 from twin.errors import InvalidInput
 from twin.stats import exports, images, service
 from twin.stats.json_rows import json_document
+from twin.stats.parallel import Parallel, SplitCache
 from twin.stats.queries import GROUPS
 from twin.stats.topics import describe
 
@@ -91,7 +92,7 @@ def stats_router() -> APIRouter:
     @router.get("/stats/{topic}", summary="A statistic by province, city, county or school, and by period")
     async def statistic(
         topic: str,
-        scoped: Statistics,  # planned for its values, in the scope's round trip
+        scoped: Statistics,  # planned for its values, in the scope's round trip; parts on the same pool
         request: Request,
         group_by: Literal["province", "city", "county", "school"] = "school",
         period: Period = None,
@@ -109,7 +110,7 @@ def stats_router() -> APIRouter:
         query = service.Query(topic, group_by, period, per, split, within)
         settings = get_settings(request).stats
         if f == "json":
-            return await _json(scoped, query, clock(request), settings)
+            return await _json(scoped, request, query, clock(request), settings)
         spatial = f in (*exports.SPATIAL, "geojson") or (f in images.FORMATS and view == "map")
         result = await service.statistic(
             scoped.conn, scoped.caller, query, clock(request), settings, geometry=spatial
@@ -133,8 +134,19 @@ def stats_router() -> APIRouter:
     return router
 
 
-async def _json(scoped: Statistics, query: service.Query, now: datetime, settings: StatsSettings) -> Response:
-    """The statistic as JSON: the rows array comes from PostgreSQL as text and is spliced in unparsed."""
-    t, columns, rows = await service.statistic_json(scoped.conn, scoped.caller, query, now, settings)
-    body = json_document(query, t.title, columns, rows)
-    return Response(body, media_type="application/json")
+def _split_cache(request: Request) -> SplitCache:
+    cache = getattr(request.app.state, "stats_split_cache", None)
+    if cache is None:
+        cache = request.app.state.stats_split_cache = SplitCache()
+    return cache
+
+
+async def _json(
+    scoped: Statistics, request: Request, query: service.Query, now: datetime, settings: StatsSettings
+) -> Response:
+    """The statistic as JSON: the rows array comes from PostgreSQL as text and is spliced in unparsed;
+    a large one by school is built in parts at once (twin.stats.parallel), said in `Twin-Stats-Parts`."""
+    parallel = Parallel(scoped.parts, _split_cache(request))
+    result = await service.statistic_json(scoped.conn, scoped.caller, query, now, settings, parallel)
+    body = json_document(query, result.topic.title, result.columns, result.rows)
+    return Response(body, media_type="application/json", headers={"Twin-Stats-Parts": str(result.parts)})
