@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.config import StatsSettings
-from twin.stats.json_rows import json_rows_sql, splice
+from twin.stats.json_rows import json_rows_sql
 from twin.stats.queries import DEPTH, CodeRange, StatsRequest
 
 # The schools of a scope and the codes that cut them into equal parts, in the order the groups are sorted.
@@ -111,10 +111,11 @@ async def json_rows_in_parts(
     req: StatsRequest,
     columns: list[str],
     ranges: Sequence[CodeRange],
-) -> str | None:
-    """The JSON array of `req`'s rows built by one statement per range, at once; None (nothing run) when
-    the other connections cannot be had. `conn` is the caller's REPEATABLE READ transaction, whose
-    snapshot the others import. A failed part fails the whole: no array is made of the rest."""
+) -> list[str] | None:
+    """The JSON arrays of `req`'s rows, one per range (in order) built by a statement each, at once, for
+    json_rows.json_document to splice; None (nothing run) when the other connections cannot be had.
+    `conn` is the caller's REPEATABLE READ transaction, whose snapshot the others import. A failed part
+    fails the whole: no answer is made of the rest."""
     row = (
         await conn.execute(text("SELECT pg_export_snapshot(), current_setting('transaction_isolation')"))
     ).one()
@@ -136,7 +137,7 @@ async def json_rows_in_parts(
         if isinstance(result, BaseException):
             raise result
         arrays.append(result)
-    return splice(arrays)
+    return arrays
 
 
 async def _array(conn: AsyncConnection, sql: str, params: dict[str, object]) -> str:

@@ -87,7 +87,7 @@ SCHOOLS_HULL = "ST_Multi(ST_ConvexHull(ST_Collect(o.boundary)))"
 # (50k groups for a province).
 SCHOOL_UNITS = """
     SELECT o.path::text AS key, o.enrolment::bigint AS enrolment, 1::bigint AS schools, o.code, o.name,
-           o.level, o.boundary{path}
+           o.level, {boundary}
       FROM org_units o
      WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
 """
@@ -96,9 +96,12 @@ SCHOOL_UNITS = """
 def units_sql(req: StatsRequest) -> str:
     """The groups under the caller's path: key, code, name, level, boundary, schools and enrolment."""
     if req.group_by == "school":
-        # a range's schools keep their path as an ltree too (summary_sql.span_cte)
-        path = "" if req.codes is None else ", o.path"
-        return SCHOOL_UNITS.format(path=path) + _code_range(req)
+        if req.codes is None:
+            return SCHOOL_UNITS.format(boundary="o.boundary")
+        # A range's schools are materialised (the statement reads them thrice): their path as an ltree
+        # for summary_sql.span_cte, no shapes unless asked (a school's outline can be kilobytes).
+        boundary = "o.boundary" if req.geometry else "NULL::geometry AS boundary"
+        return SCHOOL_UNITS.format(boundary=f"{boundary}, o.path") + _code_range(req)
     if req.codes is not None:
         raise ValueError("a range of codes splits statistics by school only")
     return GROUPED_UNITS.format(hull=SCHOOLS_HULL if req.geometry else "NULL::geometry")

@@ -113,8 +113,12 @@ async def statistic(
 class JsonRows:
     topic: Topic
     columns: list[str]
-    rows: str  # the JSON array of the rows
-    parts: int  # the statements that built it (twin.stats.parallel)
+    rows: str | list[str]  # the JSON array of the rows, or those of its parts (json_rows.json_document)
+
+    @property
+    def parts(self) -> int:
+        """The statements that built the rows at once (twin.stats.parallel)."""
+        return 1 if isinstance(self.rows, str) else len(self.rows)
 
 
 async def statistic_json(
@@ -135,12 +139,12 @@ async def statistic_json(
     if parallel is not None:
         ranges = await plan_ranges(conn, req, settings, parallel.cache)
         if ranges is not None:
-            rows = await json_rows_in_parts(conn, parallel.connections, req, columns, ranges)
-            if rows is not None:
-                return JsonRows(req.topic, columns, rows, len(ranges))
+            arrays = await json_rows_in_parts(conn, parallel.connections, req, columns, ranges)
+            if arrays is not None:
+                return JsonRows(req.topic, columns, arrays)
     sql, params = json_rows_sql(req, columns)
     rows = (await conn.execute(text(sql), params)).scalar_one()
-    return JsonRows(req.topic, columns, str(rows), 1)
+    return JsonRows(req.topic, columns, str(rows))
 
 
 async def _within(conn: AsyncConnection, caller: Caller, code: str | None) -> str | None:
