@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -306,6 +307,21 @@ def test_a_busy_pool_answers_in_one_statement(province: Settings, clients: dict[
         finally:
             client.portal.call(held.close)  # type: ignore[union-attr]
         assert _get(client, URL) == (one, 2)
+
+
+async def test_concurrent_requests_on_a_small_pool_all_answer(
+    province: Settings, clients: dict[int, TestClient]
+) -> None:
+    """Six requests at once on a pool of 1 (and 1 overflow): each waits for its own connection only,
+    never for another part's while holding one, so none is stuck; each answers the same bytes."""
+    one, _ = _get(clients[1], URL)
+    with _app_client(province, 2, stats_pool_size=1) as client:
+        headers = _headers(client, "parts_province")
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: client.get(URL, headers=headers), range(6)))
+        assert [a.status_code for a in answers] == [200] * 6
+        assert {a.content for a in answers} == {one}
+        assert client.app.state.stats_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:
