@@ -5,7 +5,7 @@
 // that the rows measure the broker and the server, not the clients.
 //
 // `node bench/live_clients.mjs MODE` reads one JSON line of settings on stdin.
-//   publish: {url, topics, rate, seconds, tag} -> stdout: JSON [[topic index, payload time in s], ...]
+//   publish: {url, topics, rate, seconds, tag} -> stdout: JSON [[topic index, payload time text], ...]
 //   ws:      {url, tokens}     -> "ready" once every socket has its snapshot; on a "stop" line,
 //            JSON [{deltas: [[arrival s, sensor id, last_at text], ...], messages}, ...] per token
 //   mqtt:    {url, topicSets}  -> "ready" once every subscription is granted; on "stop",
@@ -26,8 +26,9 @@ const nowSeconds = () => (performance.timeOrigin + performance.now()) / 1000;
 
 /** ISO 8601 in UTC with microseconds, as Python's datetime.isoformat() writes it. */
 function isoMicros(seconds) {
-  const whole = Math.floor(seconds);
-  const micros = Math.round((seconds - whole) * 1e6);
+  const total = Math.round(seconds * 1e6); // whole microseconds: exact below 2^53
+  const whole = Math.floor(total / 1e6);
+  const micros = total - whole * 1e6;
   const base = new Date(whole * 1000).toISOString().slice(0, 19);
   return `${base}.${String(micros).padStart(6, "0")}+00:00`;
 }
@@ -60,15 +61,10 @@ async function publish({ url, topics, rate, seconds, tag }) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
     for (; i < due; i++) {
       const k = i % topics.length;
-      const at = nowSeconds();
-      const payload = JSON.stringify({
-        event_id: `${tag}-${i}`,
-        type: "water_pressure",
-        severity: "minor",
-        time: isoMicros(at),
-      });
+      const time = isoMicros(nowSeconds());
+      const payload = JSON.stringify({ event_id: `${tag}-${i}`, type: "water_pressure", severity: "minor", time });
       acks.push(new Promise((resolve) => client.publish(topics[k], payload, { qos: 1 }, resolve)));
-      sent.push([k, Math.round(at * 1e6) / 1e6]);
+      sent.push([k, time]); // the payload's own text: parsed like the deltas' last_at, so they compare exactly
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
