@@ -49,6 +49,7 @@ from twin.live.fanout import Hub
 from twin.live.ingest import start_ingest
 from twin.riskmap.escalation import Scheduler, utc_now
 from twin.scenes.cache import on_notification, scene_cache
+from twin.stats.parallel import SplitCache
 
 STATIC = ROOT / "static"
 VENDOR = STATIC / "node_modules"
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = signing_secret(settings.auth, settings.paths)
         app.state.engine = async_engine(settings.db)
         app.state.caller_cache = CallerCache(settings.auth.caller_cache_s)
+        app.state.stats_split_cache = SplitCache()
         scene_cache().size = settings.scenes.cache_entries
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(app.state.engine.dispose)

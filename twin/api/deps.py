@@ -7,7 +7,6 @@ row-level security filters whatever the route reads or writes. It commits before
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from twin.db.engine import statistics_pool_capacity
 from twin.errors import Forbidden, Unauthorized
 from twin.stats.parallel import PartConnections
 from twin.stats.queries import PLANNING
+from twin.ttl_cache import TtlCache
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 # How long the other parts of a statistic may take to begin (a new connection, BEGIN, the snapshot, the
@@ -175,18 +175,16 @@ class PoolParts:
                 for _ in range(n):
                     conn, _caller = await _begin_retrying(self.engine, self.claims, PLANNING, snapshot)
                     opened.append(conn)
-        except TimeoutError:
+        except BaseException as exc:
             for conn in opened:
                 await conn.close()
-            return None
-        except BaseException:
-            for conn in opened:
-                await conn.close()
+            if isinstance(exc, TimeoutError):
+                return None
             raise
         return opened
 
 
-class CallerCache:
+class CallerCache(TtlCache[tuple[int, int], Caller]):
     """Who a token's (user, version) is, for a few seconds, so a cached answer needs no database.
 
     Only for answers served from a cache (tiles): anything read from the database still goes through
@@ -194,19 +192,7 @@ class CallerCache:
     """
 
     def __init__(self, ttl: float, size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._entries: dict[tuple[int, int], tuple[float, Caller]] = {}
-
-    def get(self, key: tuple[int, int]) -> Caller | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, key: tuple[int, int], caller: Caller) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()  # bounded; refilled by the next requests
-        self._entries[key] = (time.monotonic() + self.ttl, caller)
+        super().__init__(ttl, size)
 
 
 @dataclass(frozen=True)

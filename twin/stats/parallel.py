@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -24,15 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twin.config import StatsSettings
 from twin.stats.json_rows import json_rows_sql
-from twin.stats.queries import DEPTH, CodeRange, StatsRequest
+from twin.stats.queries import CodeRange, StatsRequest, school_split
+from twin.ttl_cache import TtlCache
 
-# The schools of a scope and the codes that cut them into equal parts, in the order the groups are sorted.
-SPLIT_SQL = """
-SELECT count(*) AS schools,
-       percentile_disc(CAST(:fractions AS float8[])) WITHIN GROUP (ORDER BY o.code COLLATE "C") AS points
-  FROM org_units o
- WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
-"""
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")  # pg_export_snapshot(): 00000003-0000001B-1
 
 
@@ -53,22 +46,12 @@ class Split:
     points: tuple[str, ...]  # the codes the second, third… range begin at
 
 
-class SplitCache:
+class SplitCache(TtlCache[tuple[str, int], Split]):
     """Split points per (scope, parts) for a while: they only balance the parts (every range set covers
     all codes), so a school added since makes a part a little bigger, never an answer wrong."""
 
-    def __init__(self, ttl_s: float = 600.0, size: int = 256) -> None:
-        self.ttl_s, self.size = ttl_s, size
-        self._entries: dict[tuple[str, int], tuple[float, Split]] = {}
-
-    def get(self, key: tuple[str, int]) -> Split | None:
-        entry = self._entries.get(key)
-        return entry[1] if entry and entry[0] > time.monotonic() else None
-
-    def put(self, key: tuple[str, int], split: Split) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self.ttl_s, split)
+    def __init__(self, ttl: float = 600.0, size: int = 256) -> None:
+        super().__init__(ttl, size)
 
 
 @dataclass(frozen=True)
@@ -96,9 +79,8 @@ async def plan_ranges(
     key = (req.unit_scope, k)
     split = cache.get(key)
     if split is None:
-        params = {"fractions": [i / k for i in range(1, k)], "unit_scope": req.unit_scope}
-        row = (await conn.execute(text(SPLIT_SQL), {**params, "depth": DEPTH["school"]})).one()
-        split = Split(row.schools, tuple(dict.fromkeys(p for p in row.points or () if p is not None)))
+        schools, points = await school_split(conn, req.unit_scope, [i / k for i in range(1, k)])
+        split = Split(schools, tuple(dict.fromkeys(p for p in points if p is not None)))
         cache.put(key, split)
     if split.schools < settings.parallel_min_schools or not split.points:
         return None

@@ -263,3 +263,22 @@ async def fetch_points(
     sql, params = points_sql(topic, fact_scope, period, grid_deg, tz)
     rows = (await conn.execute(text(sql), params)).all()
     return [(r.lon, r.lat, r.n) for r in rows]
+
+
+# The schools of a scope and the codes that cut them into equal parts, in the order the groups are sorted
+# (twin.stats.parallel).
+SPLIT_SQL = """
+SELECT count(*) AS schools,
+       percentile_disc(CAST(:fractions AS float8[])) WITHIN GROUP (ORDER BY o.code COLLATE "C") AS points
+  FROM org_units o
+ WHERE o.level = 'school' AND o.path <@ CAST(:unit_scope AS ltree) AND nlevel(o.path) = :depth
+"""
+
+
+async def school_split(
+    conn: AsyncConnection, unit_scope: str, fractions: list[float]
+) -> tuple[int, list[str | None]]:
+    """How many schools lie under `unit_scope`, and the codes at those fractions of them in code order."""
+    params = {"fractions": fractions, "unit_scope": unit_scope, "depth": DEPTH["school"]}
+    row = (await conn.execute(text(SPLIT_SQL), params)).one()
+    return int(row.schools), list(row.points or ())

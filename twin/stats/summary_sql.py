@@ -42,8 +42,8 @@ def span_cte(req: StatsRequest) -> str:
     """The first and last org path of the schools of `req.codes` (after `units`), for in_code_range."""
     if req.codes is None:
         return ""
-    first = "(SELECT u.path FROM units u ORDER BY 1 LIMIT 1)"  # ltree has no min() or max()
-    return f", span AS (SELECT {first} AS first, {first.replace('1 LIMIT', '1 DESC LIMIT')} AS last)"
+    end = "(SELECT u.path FROM units u ORDER BY 1{} LIMIT 1)"  # ltree has no min() or max()
+    return f", span AS (SELECT {end.format('')} AS first, {end.format(' DESC')} AS last)"
 
 
 # The coarsest cell each time bucket can be summed from.

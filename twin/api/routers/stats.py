@@ -18,7 +18,7 @@ from twin.config import StatsSettings
 from twin.errors import InvalidInput
 from twin.stats import exports, images, service
 from twin.stats.json_rows import json_document
-from twin.stats.parallel import Parallel, SplitCache
+from twin.stats.parallel import Parallel
 from twin.stats.queries import GROUPS
 from twin.stats.topics import describe
 
@@ -134,19 +134,12 @@ def stats_router() -> APIRouter:
     return router
 
 
-def _split_cache(request: Request) -> SplitCache:
-    cache = getattr(request.app.state, "stats_split_cache", None)
-    if cache is None:
-        cache = request.app.state.stats_split_cache = SplitCache()
-    return cache
-
-
 async def _json(
     scoped: Statistics, request: Request, query: service.Query, now: datetime, settings: StatsSettings
 ) -> Response:
     """The statistic as JSON: the rows array comes from PostgreSQL as text and is spliced in unparsed;
     a large one by school is built in parts at once (twin.stats.parallel), said in `Twin-Stats-Parts`."""
-    parallel = Parallel(scoped.parts, _split_cache(request))
+    parallel = Parallel(scoped.parts, request.app.state.stats_split_cache)
     result = await service.statistic_json(scoped.conn, scoped.caller, query, now, settings, parallel)
     body = json_document(query, result.topic.title, result.columns, result.rows)
     return Response(body, media_type="application/json", headers={"Twin-Stats-Parts": str(result.parts)})
