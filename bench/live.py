@@ -75,7 +75,7 @@ RUNS = tuple(
         for run in os.environ.get("TWIN_BENCH_LIVE_RUNS", "200x200,1000x200,2000x200").split(",")
     )
 )
-SECONDS = 5.0
+SECONDS = float(os.environ.get("TWIN_BENCH_LIVE_SECONDS", "5"))  # of publishing per run
 # Processes outside the server's, the ingest's and this bench's trees whose CPU a row counts.
 COMMANDS = {"postgres": "PostgreSQL", "mosquitto": "Mosquitto"}
 DRAIN_S = 10.0  # after the last publish, how long stragglers may take
