@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from twin import errors
 
@@ -149,20 +152,20 @@ def unavailable(request: Request, why: str = AWAY) -> JSONResponse:
 
 async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     """Every database connection of the pool stayed busy past its timeout: overloaded, try again."""
-    log.warning("connection pool exhausted on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("connection pool exhausted on %s %s: %s", _method(request), request.url.path, exc)
     return unavailable(request, BUSY)
 
 
 async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
     """A socket to the database refused or reset while connecting (the pool opens them lazily)."""
-    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("database unreachable on %s %s: %s", _method(request), request.url.path, exc)
     return unavailable(request)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if database_away(exc):
-        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc.orig)
+        log.warning("database unreachable on %s %s: %s", _method(request), request.url.path, exc.orig)
         return unavailable(request)
     reason = bad_value(exc)
     if reason is None:
@@ -172,15 +175,43 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", _method(request), request.url.path)
     return problem(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
 
 
+def _method(request: HTTPConnection) -> str:
+    return "WS" if request.scope["type"] == "websocket" else str(request.scope.get("method"))
+
+
+Handler = Callable[[Any, Exception], Awaitable[JSONResponse]]
+
+
+def _or_close(handler: Handler) -> Callable[[Any, Exception], Awaitable[Any]]:
+    """The handler for HTTP; a WebSocket gets no problem document but a close frame with the same meaning
+    (1013 try again later for 503, 1011 for another server error, 1008 for the client's fault)."""
+
+    async def handle(conn: HTTPConnection, exc: Exception) -> Any:  # a response, or None once closed
+        response = await handler(conn, exc)
+        if not isinstance(conn, WebSocket):
+            return response
+        status = response.status_code
+        code = 1013 if status == 503 else 1011 if status >= 500 else 1008
+        with contextlib.suppress(RuntimeError):  # already closed
+            await conn.close(code=code, reason=HTTPStatus(status).phrase)
+        return None
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.TwinError, _twin_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(ConnectionError, _connection_error)
-    app.add_exception_handler(PoolTimeout, _pool_exhausted)
-    app.add_exception_handler(Exception, _unexpected)
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (errors.TwinError, _twin_error),
+        (RequestValidationError, _validation_error),
+        (StarletteHTTPException, _http_error),
+        (DBAPIError, _database_error),
+        (ConnectionError, _connection_error),
+        (PoolTimeout, _pool_exhausted),
+        (Exception, _unexpected),
+    ]
+    for kind, handler in handlers:
+        app.add_exception_handler(kind, _or_close(handler))
