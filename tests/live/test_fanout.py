@@ -206,3 +206,99 @@ async def test_a_read_returns_the_range_and_the_awaited_ids_once_each_in_order_w
             assert [r["id"] for r in first] == own[1:3]
     finally:
         await reader.dispose()
+
+
+async def test_reads_of_several_groups_in_one_statement_keep_each_to_its_own_scope(live_db: Settings) -> None:
+    """twin_live_read_many: the whole territory first, then a school, its sibling, a parent and a revoked
+    account, in one call: each gets what its own read would, and the role switched for the territory does
+    not carry over to the readers after it."""
+    own = publish(live_db, 2)
+    foreign = publish(live_db, 2, campus="SIB")
+    names = ["province", "leader", "sibling", "parent", "officer"]
+    claims = [claims_of(live_db, name) for name in names]
+    revoked = claims[-1].version + 1  # as after `twin user revoke`
+    reads = [q.Read(c.user_id, c.version, own[0] - 1, None, []) for c in claims[:-1]]
+    reads.append(q.Read(claims[-1].user_id, revoked, own[0] - 1, None, []))
+    reader = reader_engine(live_db.db)
+    try:
+        async with reader.connect() as conn:
+            for _ in range(7):  # past the plan PL/pgSQL keeps for the session
+                found = await q.read_many(conn, reads, limit=100)
+                ids = [None if rows is None else [r["id"] for r in rows] for rows in found]
+                assert ids == [own + foreign, own, foreign, [], None]
+            assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "twin_app"
+    finally:
+        await reader.dispose()
+
+
+async def test_a_transaction_that_commits_after_a_later_id_is_delivered_once(live_db: Settings) -> None:
+    """Ids come from a sequence: the earlier id of a slower transaction is read when its bell rings, after
+    the later one, and flagged so that the client takes it although its last id is past it."""
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings(gap_wait_s=30))
+    owner = sync_engine(live_db.db)
+    publish_one = text("SELECT twin_live_publish(CAST(:org AS ltree), 'notification', CAST(:p AS jsonb))")
+    try:
+        stream = await hub.open(claims_of(live_db, "leader"), None)
+        publish(live_db, 1)  # bells are heard from here on
+        assert await stream.next(timeout=5) is not None
+        with owner.connect() as slow:
+            org = slow.execute(text("SELECT org_path::text FROM campuses WHERE code = 'LY01'")).scalar_one()
+            early = slow.execute(publish_one, {"org": org, "p": '{"n": "early"}'}).scalar_one()
+            [late] = publish(live_db, 1)
+            first = await stream.next(timeout=5)
+            assert first is not None and first.id == late > early
+            slow.commit()
+        second = await stream.next(timeout=5)
+        assert second is not None and (second.id, second.gap) == (early, True)
+        publish(live_db, 1)
+        third = await stream.next(timeout=5)
+        assert third is not None and third.id > late  # nothing delivered twice
+        stream.close()
+    finally:
+        owner.dispose()
+        await hub.close()
+        await engine.dispose()
+
+
+async def test_ids_of_the_log_are_listed_whoever_may_read_the_rows(live_db: Settings) -> None:
+    """A new stream tells ids still to come from other schools' ids by the ids alone (twin_live_ids)."""
+    own = publish(live_db, 1)
+    foreign = publish(live_db, 2, campus="SIB")
+    engine = async_engine(live_db.db)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("SELECT 1 FROM twin_begin_request(:u, :v)"), _uv(claims_of(live_db, "leader"))
+            )
+            assert await q.ids_between(conn, own[0] - 1, foreign[-1]) == own + foreign
+            rows = await conn.execute(text("SELECT id FROM live_events WHERE id > :a"), {"a": own[0] - 1})
+            assert [r.id for r in rows] == own  # the rows themselves stay behind the policies
+    finally:
+        await engine.dispose()
+
+
+def _uv(claims: TokenClaims) -> dict[str, int]:
+    return {"u": claims.user_id, "v": claims.version}
+
+
+async def test_a_quiet_group_reads_nothing_while_bells_are_heard(live_db: Settings) -> None:
+    """The poll of a group nobody rang only moves its cursor: a thousand idle parents cost no reads."""
+    engine = async_engine(live_db.db)
+    hub = Hub(engine, LiveSettings(gap_wait_s=30))
+    try:
+        stream = await hub.open(claims_of(live_db, "leader"), None)
+        publish(live_db, 1)
+        assert await stream.next(timeout=5) is not None
+        reads = hub.stats()["reads"]
+        foreign = publish(live_db, 3, campus="SIB")
+        await asyncio.sleep(2.5)  # two polls
+        assert hub.stats()["reads"] == reads
+        assert stream.group.cursor >= foreign[-1] and not stream.group.gaps
+        own = publish(live_db, 1)
+        event = await stream.next(timeout=5)
+        assert event is not None and event.id == own[0]
+        stream.close()
+    finally:
+        await hub.close()
+        await engine.dispose()

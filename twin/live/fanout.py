@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -44,6 +45,7 @@ POLL_S = 1.0  # a group reads at least this often, bell or not
 RECENT_BELLS = 100_000  # bells whose path is remembered (ids of other jurisdictions are no gaps)
 EVERYWHERE = ""  # by_scope key of the groups every bell wakes
 SNAPSHOT_WINDOW = 256  # ids just below a snapshot that may belong to transactions still running
+RECENT_EVENTS = 4096  # events kept encoded: the groups that read one row share its text
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ class Member:
     claims: TokenClaims
     caller: Caller
     after: int
-    queue: asyncio.Queue[Event]
+    limit: int  # events waiting at most; one more and the member is dropped
+    queue: deque[Event] = field(default_factory=deque)
     pending: list[Event] | None = field(default_factory=list)  # events held while catching up
     dropped: str | None = None
     waiter: asyncio.Future[None] | None = None  # the stream waiting for an event or a drop
@@ -100,14 +103,13 @@ class Member:
             return
         if self.pending is not None:
             self.pending.append(row)
-            if len(self.pending) > self.queue.maxsize:
-                self.drop(f"fell more than {self.queue.maxsize} events behind while catching up")
+            if len(self.pending) > self.limit:
+                self.drop(f"fell more than {self.limit} events behind while catching up")
             return
-        try:
-            self.queue.put_nowait(row)
-        except asyncio.QueueFull:
-            self.drop(f"too slow: more than {self.queue.maxsize} events waiting; reconnect with the last id")
+        if len(self.queue) >= self.limit:
+            self.drop(f"too slow: more than {self.limit} events waiting; reconnect with the last id")
             return
+        self.queue.append(row)
         self.wake()
 
     def drop(self, reason: str) -> None:
@@ -138,6 +140,12 @@ class Group:
         self.scopes = scopes
         self.members: list[Member] = []
         self.bell = asyncio.Event()
+        # Ids belled in the group's scopes since its last read: what it reads, by id, while the hub
+        # knows every id after the cursor (otherwise, and first of all, it reads the range after it:
+        # the bells rung before the group was made did not reach it).
+        self.heard: set[int] = set()
+        self.ranged = True
+        self.bell.set()
         self.task = asyncio.create_task(self._pump(), name=f"live-group-{key}")
 
     def foreign(self, event_id: int) -> bool:
@@ -153,9 +161,13 @@ class Group:
         while self.members:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.bell.wait(), POLL_S)
+            belled = self.bell.is_set()
             self.bell.clear()
             try:
-                await self._read()
+                if belled or not self.hub.knows(min([self.cursor, *(i - 1 for i in self.gaps)])):
+                    await self._read()
+                else:  # the poll while bells are heard: nothing of ours was rung, no read needed
+                    self._move_to(self.hub.top_belled, set(), self.hub.rung, time.monotonic())
             except Exception:  # a read that failed is retried on the next bell or poll
                 log.exception("live group %s could not read the event log", self.key)
                 await asyncio.sleep(POLL_S)
@@ -165,27 +177,47 @@ class Group:
         member = next((m for m in self.members if m.dropped is None), None)
         if member is None:
             return
+        hub = self.hub
         now = time.monotonic()
         self.gaps = {i: t for i, t in self.gaps.items() if t > now and not self.foreign(i)}
-        rows = await self.hub.read(
-            member, self.cursor, gaps=list(self.gaps), limit=self.hub.settings.queue_size
-        )
+        mark = hub.rung  # bells heard from here on may be of rows this read's snapshot misses
+        heard, self.heard = self.heard, set()
+        # Up to the last id belled: every row up there is committed, and the cursor moves past the
+        # other jurisdictions' rows, which no read walks again.
+        upto = hub.top_belled if hub.hearing else None
+        limit = hub.settings.queue_size
+        if self.ranged or not hub.knows(self.cursor):
+            wanted, until = list(self.gaps), upto
+        else:  # only the ids rung for us and the gaps: one index probe each
+            wanted, until = sorted(heard.union(self.gaps)), self.cursor
+        rows = await hub.read_together(member, self.cursor, upto=until, gaps=wanted)
         if rows is None:
+            self.heard |= heard  # for the next member
             return
-        events = []
-        for row in rows:
-            events.append(_event(row, gap=row["id"] in self.gaps))
-            self.gaps.pop(row["id"], None)
-            if row["id"] > self.cursor:
-                deadline = now + self.hub.settings.gap_wait_s
-                skipped = (i for i in range(self.cursor + 1, row["id"]) if not self.foreign(i))
-                self.gaps.update(dict.fromkeys(skipped, deadline))
-                self.cursor = row["id"]
-        if len(rows) == self.hub.settings.queue_size:
+        self.ranged = False
+        events = [hub.event(row, gap=row["id"] in self.gaps) for row in rows]
+        read = {event.id for event in events}
+        top = max(read, default=self.cursor)
+        if len(rows) == limit:
+            self.heard |= {i for i in heard if i > top}
             self.bell.set()  # more to read
+        elif upto is not None:
+            top = max(top, upto)
+        self._move_to(top, read, mark, now)
         for event in events:
             for m in list(self.members):
                 m.offer(event)
+
+    def _move_to(self, top: int, read: set[int], mark: int, now: float) -> None:
+        """The cursor to `top`; the ids skipped that may still commit are awaited as gaps."""
+        if top > self.cursor:
+            deadline = now + self.hub.settings.gap_wait_s
+            for i in self.hub.unsettled(self.cursor, top + 1, mark):
+                if i not in read and not self.foreign(i):
+                    self.gaps[i] = deadline
+            self.cursor = top
+        for i in read:
+            self.gaps.pop(i, None)
 
 
 class Hub:
@@ -204,10 +236,23 @@ class Hub:
         # tell another jurisdiction's ids from gaps.
         self.by_scope: dict[str, list[Group]] = {}
         self.bells: OrderedDict[int, str] = OrderedDict()
+        # What the bells say of ids, so that a group need not look at every id it skipped: ids below the
+        # highest one belled whose bell has not come (a transaction still running, or rolled back), until
+        # `gap_wait_s`; and the order bells came in, to know which ones a read may have missed.
+        self.first_belled: int | None = None
+        self.top_belled = 0
+        self.unbelled: dict[int, float] = {}
+        self.rung = 0  # bells heard
+        self.recent: deque[int] = deque(maxlen=RECENT_BELLS)
+        self.events: OrderedDict[int, Event] = OrderedDict()
         self.dropped = 0
+        self.reads = 0  # statements reading the log for groups (each one for all the groups then due)
         self._listener: AsyncConnection | None = None
         self._watch: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Group reads due at one moment, made as one statement (q.read_many) by one task at a time.
+        self._due: list[tuple[Member, q.Read, asyncio.Future[list[dict[str, Any]] | None]]] = []
+        self._reading: asyncio.Task[None] | None = None
 
     async def _listen(self) -> None:
         conn = await self.engine.connect()
@@ -217,21 +262,78 @@ class Hub:
         # open since its role was set) gets no notification until it ends: end it.
         await conn.execute(text("SELECT 1"))
         await conn.commit()
+        self._forget_bells()
         self._listener = conn
 
     def _ring(self, *args: Any) -> None:
         """The bell: `<id> <org path>` (ids alone from before migration 0017, or none: ring everyone)."""
         event_id, path = _bell(str(args[3]) if len(args) > 3 else "")
         if event_id is None or path is None:
+            self._forget_bells()
             for group in self.groups.values():
                 group.bell.set()
             return
         self.bells[event_id] = path
         if len(self.bells) > RECENT_BELLS:
             self.bells.popitem(last=False)
+        self._note(event_id)
         for scope in (*_ancestors(path), EVERYWHERE):
             for group in self.by_scope.get(scope, ()):
+                group.heard.add(event_id)
                 group.bell.set()
+
+    @property
+    def hearing(self) -> bool:
+        """Bells are heard (since the last LISTEN): ids up to the highest belled are known."""
+        return self.first_belled is not None
+
+    def knows(self, after: int) -> bool:
+        """Every id after `after` that commits will be belled to this process (bells are heard since)."""
+        return self.first_belled is not None and after + 1 >= self.first_belled
+
+    def _forget_bells(self) -> None:
+        """After a (re)LISTEN nothing is known of the ids before the next bell."""
+        self.first_belled, self.top_belled = None, 0
+        self.unbelled.clear()
+
+    def _note(self, event_id: int) -> None:
+        now = time.monotonic()
+        self.rung += 1
+        self.recent.append(event_id)
+        if self.first_belled is None:
+            self.first_belled = self.top_belled = event_id
+        elif event_id > self.top_belled:
+            deadline = now + self.settings.gap_wait_s
+            self.unbelled.update(
+                dict.fromkeys(range(max(self.top_belled + 1, event_id - RECENT_BELLS), event_id), deadline)
+            )
+            self.top_belled = event_id
+        else:
+            self.unbelled.pop(event_id, None)
+        while self.unbelled and next(iter(self.unbelled.values())) < now:  # oldest first: rolled back
+            del self.unbelled[next(iter(self.unbelled))]
+
+    def unsettled(self, low: int, high: int, mark: int) -> set[int]:
+        """Ids between `low` and `high` whose row a read begun when `rung` was `mark` may have missed:
+        not belled before it began (a bell is rung at commit, so a row belled before is in the read)."""
+        known = self.first_belled if self.first_belled is not None else high
+        late = self.rung - mark
+        if late > len(self.recent):  # too many bells since to tell: every id is suspect
+            return set(range(low + 1, high))
+        ids = set(range(low + 1, min(high, known)))  # below the first bell nothing is known
+        ids.update(range(max(low, self.top_belled) + 1, high))  # beyond the last bell neither
+        ids.update(i for i in self.unbelled if low < i < high)
+        ids.update(i for i in itertools.islice(reversed(self.recent), late) if low < i < high)
+        return ids
+
+    def event(self, row: dict[str, Any], gap: bool) -> Event:
+        """The row as sent, encoded once for all the groups that read it."""
+        event = self.events.get(row["id"])
+        if event is None:
+            event = self.events[row["id"]] = _event(row, gap=False)
+            if len(self.events) > RECENT_EVENTS:
+                self.events.popitem(last=False)
+        return replace(event, gap=True) if gap else event
 
     def _add(self, group: Group) -> None:
         self.groups[group.key] = group
@@ -252,6 +354,7 @@ class Hub:
             listener = self._listener
             raw = None if listener is None else (await listener.get_raw_connection()).driver_connection
             if raw is None or raw.is_closed():
+                self._forget_bells()
                 with contextlib.suppress(Exception):
                     if listener is not None:
                         await listener.invalidate()
@@ -281,6 +384,7 @@ class Hub:
             "clients": sum(len(g.members) for g in self.groups.values()),
             "groups": len(self.groups),
             "dropped": self.dropped,
+            "reads": self.reads,
         }
 
     async def open(self, claims: TokenClaims, since: int | None) -> Stream:
@@ -299,7 +403,7 @@ class Hub:
             else:
                 after, window, seen = since, since, set()
             scopes = await _scopes(conn, caller)
-        member = Member(claims, caller, after, asyncio.Queue(self.settings.queue_size))
+        member = Member(claims, caller, after, self.settings.queue_size)
         # From here to the catch-up read, nothing awaits: the group cannot move past what we read.
         key = group_key(caller)
         group = self.groups.get(key)
@@ -328,6 +432,40 @@ class Hub:
             member.drop("the account was disabled or the token revoked; sign in again")
             return None
 
+    async def read_together(
+        self, member: Member, after: int, *, upto: int | None, gaps: list[int]
+    ) -> list[dict[str, Any]] | None:
+        """As `read`, for a group: gathered with the other groups' reads that are due meanwhile (those
+        woken by one bell, those due while a read is on its way) into one statement; at most `queue_size`
+        rows."""
+        claims = member.claims
+        due: asyncio.Future[list[dict[str, Any]] | None] = asyncio.get_running_loop().create_future()
+        self._due.append((member, q.Read(claims.user_id, claims.version, after, upto, gaps), due))
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read_due(), name="live-reads")
+        return await due
+
+    async def _read_due(self) -> None:
+        try:
+            while self._due:
+                batch, self._due = self._due, []
+                self.reads += 1
+                try:
+                    async with self.reader.connect() as conn:
+                        found = await q.read_many(conn, [r for _m, r, _f in batch], self.settings.queue_size)
+                except Exception as exc:  # each group logs it and reads again later
+                    for _m, _r, due in batch:
+                        if not due.done():
+                            due.set_exception(exc)
+                    continue
+                for (member, _r, due), rows in zip(batch, found, strict=True):
+                    if rows is None:
+                        member.drop("the account was disabled or the token revoked; sign in again")
+                    if not due.done():
+                        due.set_result(rows)
+        finally:
+            self._reading = None
+
     async def _catch_up(self, member: Member, upto: int) -> None:
         """Rows between the member's starting point and the group's cursor, then what arrived meanwhile."""
         rows: list[Event] = []
@@ -335,7 +473,7 @@ class Hub:
             found = await self.read(member, member.after, upto=upto, limit=self.settings.queue_size + 1)
             if found is None:
                 return
-            rows = [_event(row, gap=False) for row in found]
+            rows = [self.event(row, gap=False) for row in found]
             if len(rows) > self.settings.queue_size:
                 member.drop(
                     f"more than {self.settings.queue_size} events to catch up; reconnect without since"
@@ -411,14 +549,14 @@ class Stream:
     async def next(self, timeout: float | None = None) -> Event | None:
         """The next event, None after `timeout` seconds without one; raises Dropped."""
         member = self.member
-        if member.dropped is None and member.queue.empty():
+        if member.dropped is None and not member.queue:
             await _wait(member, timeout)
         if member.dropped is not None:
             self.hub.dropped += 1
             raise Dropped(member.dropped)
-        if member.queue.empty():
+        if not member.queue:
             return None
-        return self._delivered(member.queue.get_nowait())
+        return self._delivered(member.queue.popleft())
 
     def _delivered(self, event: Event) -> Event:
         self.member.after = max(self.member.after, event.id)
