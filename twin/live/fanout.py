@@ -1,19 +1,24 @@
 """The live fan-out: snapshot, then the deltas of the `live_events` log, to each WebSocket / SSE client.
 
 The database is the truth. A trigger writes each alert change into `live_events` and rings
-`pg_notify('twin_live', id)` at commit (migration 0011); every server process LISTENs, so it works with
-any number of uvicorn workers. The bell carries no rows: on a ring, each *group* of clients with the same
-jurisdiction reads the new rows once, in a transaction scoped as one of its members (row-level security
-decides what the group sees, never Python), and hands them to each member's bounded queue. A member whose
-queue is full is dropped with a reason; nobody else waits for it.
+`pg_notify('twin_live', '<id> <org path>')` at commit (migrations 0011, 0017); every server process
+LISTENs, so it works with any number of uvicorn workers. The bell carries no rows: a *group* of clients
+with the same jurisdiction reads the rows once, scoped as one of its members (row-level security decides
+what the group sees, never Python), and hands them to each member's bounded queue. A member whose queue is
+full is dropped with a reason; nobody else waits for it.
+
+Only the groups whose jurisdiction holds a bell's path are woken, and each notes the id: while bells are
+heard, a group reads just the ids rung for it (one index probe each), and the cursor moves past every
+other jurisdiction's id without a read. The reads that are due at one moment (a bell wakes a school's,
+its county's and its city's groups) go as one statement, each group in its own scope (migration 0027).
+A group that nobody rang reads nothing when it polls.
 
 Ids come from a sequence, so a transaction that started earlier can commit later with a smaller id than
-one already read: a skipped id is awaited (`gap_wait_s`) and read when it appears. A bell that is lost
-costs at most one second: groups also poll. The bell carries the event's org path (migration 0017): only
-groups whose jurisdiction holds it are woken, and the others note the id as not theirs instead of waiting
-for it as a gap (a lost bell only makes such an id look like a gap until it expires).
-A transaction that ran for longer than `gap_wait_s` before committing its event would be missed by open
-streams (a reconnect's snapshot has it): the alert transactions here take milliseconds.
+one already read: an id skipped before its bell came is awaited (`gap_wait_s`) and read when it rings.
+Until the first bell after a (re)LISTEN nothing is known of the ids, and groups read ranges and poll
+every second, as a lost bell would otherwise cost an event. A transaction that ran for longer than
+`gap_wait_s` before committing its event would be missed by open streams (a reconnect's snapshot has it):
+the alert transactions here take milliseconds.
 """
 
 from __future__ import annotations
