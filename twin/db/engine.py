@@ -43,7 +43,12 @@ def reader_engine(settings: DatabaseSettings, pool_size: int = 6) -> AsyncEngine
     No overflow: a group waits for one of the pool's connections rather than open and close one of its own
     (a connection made per read, with its statements prepared again, cost more than the read)."""
     return _app_engine(
-        settings, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+        settings,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=False,
+        pool_use_lifo=True,  # the group reads, one statement at a time, keep to one warm connection
+        isolation_level="AUTOCOMMIT",
     )
 
 
