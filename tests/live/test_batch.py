@@ -115,3 +115,21 @@ def test_the_retention_purge_finds_old_events_by_index(engine: Engine) -> None:
             ).scalars()
         )
     assert "ix_live_events_at" in plan, plan
+
+
+def test_a_batch_rings_one_bell_for_its_count_ups_naming_each_delta(engine: Engine) -> None:
+    """The server hears '<id> <path>;<id> <path>' once per batch, not a notification per delta."""
+    take(engine, [message(SMOKE, "r-0", 0), message(OTHER, "o-0", 0)])
+    listener = engine.raw_connection()
+    try:
+        pg = listener.driver_connection
+        assert pg is not None
+        pg.autocommit = True
+        pg.execute("LISTEN twin_live")
+        take(engine, [message(SMOKE, "r-1", 1), message(OTHER, "o-1", 1), message(SMOKE, "r-2", 2)])
+        bells = [n.payload for n in pg.notifies(timeout=2, stop_after=1)]
+        pg.execute("UNLISTEN twin_live")
+    finally:
+        listener.invalidate()
+    deltas = rows(engine, "SELECT id, org_path::text AS path FROM live_events ORDER BY id DESC LIMIT 2")
+    assert bells == [";".join(f"{d['id']} {d['path']}" for d in reversed(deltas))]

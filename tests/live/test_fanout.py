@@ -12,7 +12,7 @@ from twin.access.tokens import TokenClaims
 from twin.config import LiveSettings, Settings
 from twin.db.engine import async_engine, reader_engine, sync_engine
 from twin.live import queries as q
-from twin.live.fanout import Dropped, Hub
+from twin.live.fanout import Dropped, Hub, _bells
 
 
 def publish(settings: Settings, n: int, campus: str = "LY01") -> list[int]:
@@ -302,3 +302,32 @@ async def test_a_quiet_group_reads_nothing_while_bells_are_heard(live_db: Settin
     finally:
         await hub.close()
         await engine.dispose()
+
+
+def test_a_bell_names_one_or_several_events_and_anything_else_rings_everyone() -> None:
+    assert _bells("41 410000.410300") == [(41, "410000.410300")]
+    assert _bells("41 a.b;42 a.c") == [(41, "a.b"), (42, "a.c")]
+    assert _bells("41") is None and _bells("") is None and _bells("41 a.b;x a.c") is None
+
+
+async def test_ids_rung_for_a_group_whose_read_failed_are_read_on_the_next_try(live_db: Settings) -> None:
+    """A failed read (the database away a moment) must not let the next poll move the cursor past them."""
+    engine, reader = async_engine(live_db.db), reader_engine(live_db.db)
+    away = reader_engine(live_db.db.model_copy(update={"name": "no_such_database"}))
+    hub = Hub(engine, LiveSettings(gap_wait_s=30), reader)
+    try:
+        stream = await hub.open(claims_of(live_db, "leader"), None)
+        publish(live_db, 1)
+        assert await stream.next(timeout=5) is not None
+        hub.reader = away
+        [own] = publish(live_db, 1)
+        await asyncio.sleep(0.5)  # the group's read fails
+        assert own in stream.group.heard
+        hub.reader = reader
+        event = await stream.next(timeout=5)
+        assert event is not None and event.id == own
+        stream.close()
+    finally:
+        await hub.close()
+        for e in (engine, reader, away):
+            await e.dispose()

@@ -169,7 +169,11 @@ class Group:
             belled = self.bell.is_set()
             self.bell.clear()
             try:
-                if belled or not self.hub.knows(min([self.cursor, *(i - 1 for i in self.gaps)])):
+                if (
+                    belled
+                    or self.heard
+                    or not self.hub.knows(min([self.cursor, *(i - 1 for i in self.gaps)]))
+                ):
                     await self._read()
                 else:  # the poll while bells are heard: nothing of ours was rung, no read needed
                     self._move_to(self.hub.top_belled, set(), self.hub.rung, time.monotonic())
@@ -191,19 +195,26 @@ class Group:
         # other jurisdictions' rows, which no read walks again.
         upto = hub.top_belled if hub.hearing else None
         limit = hub.settings.queue_size
-        if self.ranged or not hub.knows(self.cursor):
+        ranged = self.ranged or not hub.knows(self.cursor)
+        if ranged:
             wanted, until = list(self.gaps), upto
         else:  # only the ids rung for us and the gaps: one index probe each
             wanted, until = sorted(heard.union(self.gaps)), self.cursor
-        rows = await hub.read_together(member, self.cursor, upto=until, gaps=wanted)
-        if rows is None:
-            self.heard |= heard  # for the next member
+        try:
+            rows = await hub.read_together(member, self.cursor, upto=until, gaps=wanted)
+        except BaseException:
+            self.heard |= heard  # read again, whatever failed
+            raise
+        if rows is None:  # the member was dropped: the next one reads
+            self.heard |= heard
+            self.bell.set()
             return
-        self.ranged = False
+        full = len(rows) == limit
+        self.ranged = ranged and full  # a range cut short by the limit goes on as a range
         events = [hub.event(row, gap=row["id"] in self.gaps) for row in rows]
         read = {event.id for event in events}
         top = max(read, default=self.cursor)
-        if len(rows) == limit:
+        if full:
             self.heard |= {i for i in heard if i > top}
             self.bell.set()  # more to read
         elif upto is not None:
@@ -271,13 +282,18 @@ class Hub:
         self._listener = conn
 
     def _ring(self, *args: Any) -> None:
-        """The bell: `<id> <org path>` (ids alone from before migration 0017, or none: ring everyone)."""
-        event_id, path = _bell(str(args[3]) if len(args) > 3 else "")
-        if event_id is None or path is None:
+        """The bell: `<id> <org path>`, or several joined by `;` (a batch's count-ups); ids alone from
+        before migration 0017, or none: ring everyone."""
+        bells = _bells(str(args[3]) if len(args) > 3 else "")
+        if bells is None:
             self._forget_bells()
             for group in self.groups.values():
                 group.bell.set()
             return
+        for event_id, path in bells:
+            self._heard(event_id, path)
+
+    def _heard(self, event_id: int, path: str) -> None:
         self.bells[event_id] = path
         if len(self.bells) > RECENT_BELLS:
             self.bells.popitem(last=False)
@@ -508,12 +524,15 @@ def _ancestors(path: str) -> list[str]:
     return [".".join(parts[: n + 1]) for n in range(len(parts))]
 
 
-def _bell(payload: str) -> tuple[int | None, str | None]:
-    head, _, path = payload.partition(" ")
-    try:
-        return int(head), path or None
-    except ValueError:
-        return None, None
+def _bells(payload: str) -> list[tuple[int, str]] | None:
+    """'<id> <path>[;<id> <path>…]' as (id, path) pairs; None when a part has no id or no path."""
+    bells = []
+    for part in payload.split(";"):
+        head, _, path = part.partition(" ")
+        if not head.isdigit() or not path:
+            return None
+        bells.append((int(head), path))
+    return bells
 
 
 async def _snapshot(conn: AsyncConnection) -> dict[str, Any]:

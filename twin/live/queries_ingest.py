@@ -121,8 +121,11 @@ ev AS (
     SELECT org_path, 'alert', jsonb_build_object('action', 'repeated', 'alert', body)
       FROM upd WHERE parent_id IS NULL ORDER BY id
     RETURNING id, org_path
-), rung AS (
-    SELECT count(pg_notify('twin_live', id::text || ' ' || org_path::text)) AS n FROM logged
+), rung AS (  -- one bell per 64 deltas, '<id> <path>;…' (a payload holds 8,000 bytes)
+    SELECT count(pg_notify('twin_live', b)) AS n FROM (
+        SELECT string_agg(id::text || ' ' || org_path::text, ';' ORDER BY id) AS b
+          FROM (SELECT id, org_path, (row_number() OVER (ORDER BY id) - 1) / 64 AS part FROM logged) l
+         GROUP BY part) bells
 ), kept AS (
     INSERT INTO alert_events (event_id, org_path, alert_id, severity, time, value, unit)
     SELECT f.e, CAST(f.org AS ltree), upd.id, f.severity, f.time, f.value, f.unit
