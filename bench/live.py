@@ -385,16 +385,16 @@ def _shown(
 ) -> list[tuple[float, float]]:
     """(publish time, latency) of each published event of `sensors`; latency = receipt of the first delta
     whose last_at covers it - publish time."""
-    latencies: list[tuple[float, float]] = []
+    samples: list[tuple[float, float]] = []
     done = {s: 0 for s in sensors}
     for arrival, sensor, last_at in sorted(deltas):
         times = by_sensor.get(sensor)
         if times is None or sensor not in done:
             continue
         upto = bisect_right(times, last_at + 1e-6)
-        latencies += [(t, arrival - t) for t in times[done[sensor] : upto]]
+        samples += [(t, arrival - t) for t in times[done[sensor] : upto]]
         done[sensor] = max(done[sensor], upto)
-    return latencies
+    return samples
 
 
 def raw_run(

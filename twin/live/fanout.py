@@ -50,6 +50,7 @@ POLL_S = 1.0  # a group reads at least this often, bell or not
 RECENT_BELLS = 100_000  # bells whose path is remembered (ids of other jurisdictions are no gaps)
 EVERYWHERE = ""  # by_scope key of the groups every bell wakes
 SNAPSHOT_WINDOW = 256  # ids just below a snapshot that may belong to transactions still running
+REVOKED = "the account was disabled or the token revoked; sign in again"  # why a member is dropped
 RECENT_EVENTS = 4096  # events kept encoded: the groups that read one row share its text
 
 
@@ -254,12 +255,11 @@ class Hub:
         self.bells: OrderedDict[int, str] = OrderedDict()
         # What the bells say of ids, so that a group need not look at every id it skipped: ids below the
         # highest one belled whose bell has not come (a transaction still running, or rolled back), until
-        # `gap_wait_s`; and the order bells came in, to know which ones a read may have missed.
+        # `gap_wait_s`; `bells` keeps the order they came in, to know which ones a read may have missed.
         self.first_belled: int | None = None
         self.top_belled = 0
         self.unbelled: dict[int, float] = {}
         self.rung = 0  # bells heard
-        self.recent: deque[int] = deque(maxlen=RECENT_BELLS)
         self.events: OrderedDict[int, Event] = OrderedDict()
         self.dropped = 0
         self.reads = 0  # statements reading the log for groups (each one for all the groups then due)
@@ -320,7 +320,6 @@ class Hub:
     def _note(self, event_id: int) -> None:
         now = time.monotonic()
         self.rung += 1
-        self.recent.append(event_id)
         if self.first_belled is None:
             self.first_belled = self.top_belled = event_id
         elif event_id > self.top_belled:
@@ -339,12 +338,12 @@ class Hub:
         not belled before it began (a bell is rung at commit, so a row belled before is in the read)."""
         known = self.first_belled if self.first_belled is not None else high
         late = self.rung - mark
-        if late > len(self.recent):  # too many bells since to tell: every id is suspect
+        if late > len(self.bells):  # too many bells since to tell: every id is suspect
             return set(range(low + 1, high))
         ids = set(range(low + 1, min(high, known)))  # below the first bell nothing is known
         ids.update(range(max(low, self.top_belled) + 1, high))  # beyond the last bell neither
         ids.update(i for i in self.unbelled if low < i < high)
-        ids.update(i for i in itertools.islice(reversed(self.recent), late) if low < i < high)
+        ids.update(i for i in itertools.islice(reversed(self.bells), late) if low < i < high)
         return ids
 
     def event(self, row: dict[str, Any], gap: bool) -> Event:
@@ -450,7 +449,7 @@ class Hub:
             async with self.reader.connect() as conn:
                 return await q.read_events(conn, claims.user_id, claims.version, after, **bounds)
         except q.Revoked:
-            member.drop("the account was disabled or the token revoked; sign in again")
+            member.drop(REVOKED)
             return None
 
     async def read_together(
@@ -481,7 +480,7 @@ class Hub:
                     continue
                 for (member, _r, due), rows in zip(batch, found, strict=True):
                     if rows is None:
-                        member.drop("the account was disabled or the token revoked; sign in again")
+                        member.drop(REVOKED)
                     if not due.done():
                         due.set_result(rows)
         finally:

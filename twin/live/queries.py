@@ -73,6 +73,9 @@ async def ids_between(conn: AsyncConnection, after: int, upto: int) -> list[int]
     return [int(i) for i in (await conn.execute(query, {"after": after, "upto": upto})).scalars()]
 
 
+NO_END = 2**62  # `upto` of a read with no upper bound (a bigint)
+
+
 class Revoked(Exception):
     """The reader's account was disabled or its token revoked since the stream opened."""
 
@@ -101,7 +104,7 @@ async def read_events(
         "uid": user_id,
         "ver": version,
         "after": after,
-        "upto": upto if upto is not None else 2**62,
+        "upto": upto if upto is not None else NO_END,
         "gaps": gaps or [],
         "limit": limit,
     }
@@ -140,7 +143,7 @@ async def read_many(
         "uids": [r.user_id for r in reads],
         "vers": [r.version for r in reads],
         "afters": [r.after for r in reads],
-        "uptos": [r.upto if r.upto is not None else 2**62 for r in reads],
+        "uptos": [r.upto if r.upto is not None else NO_END for r in reads],
         "gap_of": gap_of,
         "gap_ids": [i for r in reads for i in r.gaps],
         "limit": limit,
